@@ -1,0 +1,64 @@
+/**
+ * @module app
+ * The composition root: wires settings into a database, an event log, a
+ * storage backend, the data plane and the registry. Nothing else constructs
+ * these, so every entry point (server, CLI, tests, benchmarks) runs the same
+ * assembly.
+ */
+import type { Settings } from './config.js';
+import { assertNativeBlake3 } from './identity/index.js';
+import { migrateDatabase, openDatabase, type Database, type OpenOptions } from './db/index.js';
+import { EventLog } from './events/index.js';
+import { Journal } from './views/index.js';
+import { createBackend } from './storage/index.js';
+import { createDataPlane, type DataPlane } from './dataplane/index.js';
+import { Registry } from './registry/index.js';
+
+/** A fully wired registry and what it holds open. */
+export interface RegistryInstance {
+  readonly registry: Registry;
+  readonly db: Database;
+  readonly log: EventLog;
+  readonly dataPlane: DataPlane;
+  readonly settings: Settings;
+  /** Releases connections and file handles. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link openRegistry}. */
+export interface OpenRegistryOptions extends OpenOptions {
+  /** Apply pending migrations first (default true). */
+  migrate?: boolean;
+  /** Remove staging leftovers of writes that died (default false: only `serve` owns the store). */
+  cleanStaging?: boolean;
+}
+
+/** Builds a registry from settings. */
+export async function openRegistry(settings: Settings, options: OpenRegistryOptions = {}): Promise<RegistryInstance> {
+  assertNativeBlake3();
+  const db = await openDatabase(settings.database, options);
+  try {
+    if (options.migrate !== false) await migrateDatabase(db);
+    const backend = await createBackend({ kind: 'local', root: settings.storage.localRoot });
+    if (options.cleanStaging) await backend.removeStaleStaging();
+    const dataPlane = createDataPlane(backend);
+    const log = new EventLog(db);
+    const journal = new Journal(db, log);
+    const registry = new Registry({ db, log, journal, dataPlane, retentionDurations: settings.retentionDurations });
+    return {
+      registry,
+      db,
+      log,
+      dataPlane,
+      settings,
+      close: async () => {
+        await log.close();
+        await dataPlane.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

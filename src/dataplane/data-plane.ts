@@ -1,0 +1,121 @@
+/**
+ * @module dataplane/data-plane
+ * The data plane contract: the narrow set of byte operations the registry is
+ * allowed to ask for. Registry logic, HTTP handlers, retention and audit talk
+ * to this interface and never to a storage backend, so the hot path can move
+ * to native code (or another process) without touching them.
+ */
+import type { DualDigest } from '../identity/index.js';
+import type { BackendHealth, ByteRange, ObjectRead, ObjectStat } from '../storage/index.js';
+
+// Re-exported so the data plane's users never need to import storage.
+export type { BackendHealth, ByteRange, ObjectStat };
+
+/**
+ * What the producer claims about the bytes it sends. Digests are full
+ * content addresses (`blake3:<hex>`, `sha256:<hex>`), each of its own
+ * algorithm; every field is optional.
+ */
+export interface IngestExpectation {
+  blake3?: string;
+  sha256?: string;
+  size?: number;
+}
+
+/** Proof of one ingest: where the bytes are and what they hash to. */
+export interface IngestReceipt {
+  /** Primary content address, `blake3:<hex>`. */
+  contentAddress: string;
+  /** `sha256:<hex>` of the same bytes. */
+  digestSha256: string;
+  size: number;
+  /** Id of the backend holding the object. */
+  backend: string;
+  /** Key of the object inside that backend. */
+  objectKey: string;
+  /** Objects are written hot; colder tiers are a later transition. */
+  retrievalTier: 'hot';
+  /** False when the content was already stored (dedup): the ingest added nothing. */
+  created: boolean;
+}
+
+/**
+ * An object opened for serving: `stream` (the range only, when one was given;
+ * consume or destroy it), `size` of the whole object, and the `range` served
+ * with its end clamped to the last byte (null when none was asked).
+ */
+export type ServedObject = ObjectRead;
+
+/** What {@link DataPlane.verifyObject} compares the stored bytes against. */
+export interface VerifyExpectation {
+  /** Full `sha256:<hex>` address the bytes should hash to. */
+  sha256?: string;
+  size?: number;
+}
+
+/** The outcome of re-reading and re-hashing one object. */
+export interface VerifyResult {
+  /** True when no problem was found. */
+  ok: boolean;
+  /** Digests of the bytes actually stored; null when the object is missing. */
+  actual: DualDigest | null;
+  /** One human-readable line per discrepancy; empty when `ok`. */
+  problems: string[];
+}
+
+/**
+ * Byte operations over one storage backend. Objects are addressed by their
+ * primary `blake3:` address only; mapping a `sha256:` digest to it is the
+ * registry's job (its object index). Any other address is refused with
+ * `CONTENT_ADDRESS_INVALID`.
+ */
+export interface DataPlane {
+  /** Id of the backend behind this data plane (recorded in `storage_locations`). */
+  readonly backendId: string;
+
+  /**
+   * Stores `source`, computing BLAKE3 and SHA-256 in the same single pass as
+   * the write. Expectations are checked before anything becomes visible:
+   * on a mismatch the promise rejects with `SIZE_MISMATCH` or
+   * `DIGEST_MISMATCH` (carrying `expected` and `actual` in `extra`) and
+   * nothing is kept. A source longer than an expected size is cut off as soon
+   * as it overruns. Identical content is stored once: a second ingest
+   * resolves with `created: false`.
+   *
+   * Expectations are validated before the source is read: a digest that is
+   * not a full address of its own algorithm is `CONTENT_ADDRESS_INVALID`, a
+   * size that is not a non-negative integer is `FIELD_INVALID`. Errors thrown
+   * by `source` and aborts through `signal` reject unchanged.
+   */
+  ingestStream(source: AsyncIterable<Uint8Array>, expect?: IngestExpectation, signal?: AbortSignal): Promise<IngestReceipt>;
+
+  /**
+   * Opens an object for reading, optionally an inclusive byte range.
+   * @throws RegistryError `OBJECT_NOT_FOUND`; `RANGE_NOT_SATISFIABLE` when
+   *   `start > end` or `start >= size`, with the object size in `extra.size`.
+   */
+  serveObject(address: string, range?: ByteRange): Promise<ServedObject>;
+
+  /** The object's size, or null when it is not stored. */
+  statObject(address: string): Promise<ObjectStat | null>;
+
+  /**
+   * Re-reads the whole object and re-hashes it with both algorithms. Reports
+   * (rather than throws) a missing object, bytes that no longer match the
+   * address, and any difference from `expected`. Throws only when the bytes
+   * could not be read to the end (`STORAGE_FAILURE`).
+   */
+  verifyObject(address: string, expected: VerifyExpectation): Promise<VerifyResult>;
+
+  /** Removes the object; true when something was removed. */
+  deleteObject(address: string): Promise<boolean>;
+
+  /** Every stored primary address, ascending. */
+  listObjects(): AsyncIterable<string>;
+
+  /** The backend's health; a backend that throws is reported as not ok. */
+  backendHealth(): Promise<BackendHealth>;
+
+  /** Closes the backend. The data plane owns the backend it was created over. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,147 @@
+/**
+ * @module dataplane/in-process
+ * The data plane running inside the registry process, over one storage
+ * backend. Hashing happens on the chunks as they flow to the backend's
+ * staging write, so every byte is read once.
+ */
+import { RegistryError, isRegistryError } from '../errors/index.js';
+import { DualDigestHasher, dualDigestOfStream, parseContentAddress, PRIMARY_ALGORITHM, type DualDigest } from '../identity/index.js';
+import type { BackendHealth, ByteRange, ObjectStat, StorageBackend } from '../storage/index.js';
+import type { DataPlane, IngestExpectation, IngestReceipt, ServedObject, VerifyExpectation, VerifyResult } from './data-plane.js';
+import { checkExpectation, expectationMismatch, sizeOverrun } from './expectations.js';
+
+/**
+ * A {@link DataPlane} over `backend`, which it owns from now on (its
+ * `close` closes the backend). Stale staging is not cleaned here; the
+ * composition root calls the backend's `removeStaleStaging` before serving.
+ */
+export function createDataPlane(backend: StorageBackend): DataPlane {
+  return new InProcessDataPlane(backend);
+}
+
+class InProcessDataPlane implements DataPlane {
+  constructor(private readonly backend: StorageBackend) {}
+
+  get backendId(): string {
+    return this.backend.id;
+  }
+
+  async ingestStream(source: AsyncIterable<Uint8Array>, expect?: IngestExpectation, signal?: AbortSignal): Promise<IngestReceipt> {
+    const expected = checkExpectation(expect);
+    const hasher = new DualDigestHasher();
+    const staged = await this.backend.stage(hashing(source, hasher, expected.size), signal);
+    try {
+      const actual = hasher.digest();
+      if (staged.size !== actual.size) {
+        throw new RegistryError('STORAGE_FAILURE', `backend staged ${staged.size} bytes of a ${actual.size}-byte stream`);
+      }
+      const mismatch = expectationMismatch(expected, actual);
+      if (mismatch) throw mismatch;
+      const contentAddress = `${PRIMARY_ALGORITHM}:${actual.blake3}`;
+      const { key, created } = await this.backend.put(staged, contentAddress);
+      return {
+        contentAddress,
+        digestSha256: `sha256:${actual.sha256}`,
+        size: actual.size,
+        backend: this.backend.id,
+        objectKey: key,
+        retrievalTier: 'hot',
+        created,
+      };
+    } finally {
+      // A no-op once put has consumed the handle. A failed discard only
+      // leaves a leftover for the next startup; it must not hide the error
+      // that brought us here.
+      await this.backend.discard(staged).catch(() => undefined);
+    }
+  }
+
+  async serveObject(address: string, range?: ByteRange): Promise<ServedObject> {
+    return this.backend.get(primary(address), range);
+  }
+
+  async statObject(address: string): Promise<ObjectStat | null> {
+    return this.backend.head(primary(address));
+  }
+
+  async verifyObject(address: string, expected: VerifyExpectation): Promise<VerifyResult> {
+    const target = primary(address);
+    const { sha256, size } = checkExpectation({ sha256: expected.sha256, size: expected.size });
+    let read: ServedObject;
+    try {
+      read = await this.backend.get(target);
+    } catch (error) {
+      if (isRegistryError(error, 'OBJECT_NOT_FOUND')) return { ok: false, actual: null, problems: [`object ${target} not found`] };
+      throw error;
+    }
+    let actual: DualDigest;
+    try {
+      actual = await dualDigestOfStream(read.stream);
+    } catch (error) {
+      read.stream.destroy();
+      if (isRegistryError(error)) throw error;
+      throw new RegistryError('STORAGE_FAILURE', `re-reading ${target} failed`, undefined, { cause: error });
+    }
+    const problems: string[] = [];
+    if (`${PRIMARY_ALGORITHM}:${actual.blake3}` !== target) {
+      problems.push(`stored bytes hash to ${PRIMARY_ALGORITHM}:${actual.blake3}, not to their address`);
+    }
+    if (actual.size !== read.size) problems.push(`read ${actual.size} bytes where the backend reports ${read.size}`);
+    if (size !== undefined && actual.size !== size) problems.push(`size is ${actual.size}, expected ${size}`);
+    if (sha256 !== undefined && actual.sha256 !== sha256) problems.push(`sha256 is sha256:${actual.sha256}, expected sha256:${sha256}`);
+    return { ok: problems.length === 0, actual, problems };
+  }
+
+  async deleteObject(address: string): Promise<boolean> {
+    return this.backend.delete(primary(address));
+  }
+
+  listObjects(): AsyncIterable<string> {
+    return this.backend.list();
+  }
+
+  async backendHealth(): Promise<BackendHealth> {
+    try {
+      return await this.backend.health();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return { ok: false, backend: this.backend.id, freeBytes: null, totalBytes: null, detail: `health check failed: ${reason}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.backend.close();
+  }
+}
+
+/**
+ * Feeds each chunk to `hasher` on its way to the backend, and stops a source
+ * as soon as it overruns the size the producer promised, so an oversized
+ * upload costs no more disk than the promise.
+ */
+async function* hashing(source: AsyncIterable<Uint8Array>, hasher: DualDigestHasher, limit: number | undefined): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    if (!(chunk instanceof Uint8Array)) throw new TypeError('ingest sources must yield Uint8Array chunks');
+    // The native BLAKE3 binding crashes the process on views of shared memory.
+    const bytes = chunk.buffer instanceof SharedArrayBuffer ? new Uint8Array(chunk) : chunk;
+    hasher.update(bytes);
+    if (limit !== undefined && hasher.size > limit) throw sizeOverrun(limit, hasher.size);
+    yield bytes;
+  }
+}
+
+/**
+ * The address itself when it is a valid primary address. A `sha256:`
+ * address gets a message pointing to the object index rather than the
+ * backend's generic refusal.
+ */
+function primary(address: string): string {
+  const { algorithm } = parseContentAddress(address);
+  if (algorithm !== PRIMARY_ALGORITHM) {
+    throw new RegistryError(
+      'CONTENT_ADDRESS_INVALID',
+      `the data plane addresses objects by ${PRIMARY_ALGORITHM}; resolve ${algorithm} digests through the object index first`,
+    );
+  }
+  return address;
+}

@@ -1,0 +1,126 @@
+/**
+ * @module db/database
+ * The knex factory for SQLite and PostgreSQL, the transaction helper every
+ * write goes through, and the few dialect differences the rest of the code
+ * must not see.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import type { DatabaseSettings } from '../config.js';
+
+// int8 (bigint) arrives from pg as a string by default; sequences and sizes
+// stay far below 2^53, so numbers keep both dialects' rows identical.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+/** A connected database: knex plus what it is. */
+export interface Database {
+  readonly knex: Knex;
+  readonly client: DatabaseSettings['client'];
+  readonly settings: DatabaseSettings;
+  /** PostgreSQL schema in use (tests isolate themselves in their own), if any. */
+  readonly schema: string | undefined;
+  close(): Promise<void>;
+}
+
+/** A transaction handed to use cases and projectors. */
+export type Transaction = Knex.Transaction;
+
+/** Options for {@link openDatabase}. */
+export interface OpenOptions {
+  /** PostgreSQL only: use (and create) this schema instead of `public`. */
+  schema?: string;
+  /** Pool size for PostgreSQL (default 10). */
+  poolMax?: number;
+}
+
+const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+
+/** Opens the database named by `settings`; it is not migrated yet. */
+export async function openDatabase(settings: DatabaseSettings, options: OpenOptions = {}): Promise<Database> {
+  if (settings.client === 'sqlite') {
+    if (settings.connection !== ':memory:') mkdirSync(path.dirname(settings.connection), { recursive: true });
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: settings.connection },
+      useNullAsDefault: true,
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate: (connection: { pragma(sql: string): unknown }, done: (error: Error | null, connection: unknown) => void) => {
+          try {
+            // WAL lets readers run beside the single writer; NORMAL keeps WAL
+            // durable across process crashes (not power loss) at a fraction of
+            // FULL's fsync cost; busy_timeout makes a second process wait for
+            // the write lock instead of failing.
+            connection.pragma('journal_mode = WAL');
+            connection.pragma('synchronous = NORMAL');
+            connection.pragma('busy_timeout = 15000');
+            connection.pragma('foreign_keys = ON');
+            done(null, connection);
+          } catch (error) {
+            done(error as Error, connection);
+          }
+        },
+      },
+    });
+    return { knex, client: 'sqlite', settings, schema: undefined, close: () => knex.destroy() };
+  }
+  const schema = options.schema;
+  const knex = knexFactory({
+    client: 'pg',
+    connection: settings.connection,
+    pool: { min: 0, max: options.poolMax ?? 10 },
+    ...(schema ? { searchPath: [schema] } : {}),
+  });
+  if (schema) await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+  return { knex, client: 'postgres', settings, schema, close: () => knex.destroy() };
+}
+
+/** Applies every pending migration; returns the names applied. */
+export async function migrateDatabase(db: Database): Promise<string[]> {
+  const [, applied] = (await db.knex.migrate.latest(migrationConfig(db))) as [number, string[]];
+  return applied;
+}
+
+/** Names of migrations not yet applied. */
+export async function pendingMigrations(db: Database): Promise<string[]> {
+  const [, pending] = (await db.knex.migrate.list(migrationConfig(db))) as [unknown, Array<{ file: string }>];
+  return pending.map((entry) => entry.file);
+}
+
+function migrationConfig(db: Database): Knex.MigratorConfig {
+  return {
+    directory: MIGRATIONS_DIR,
+    loadExtensions: ['.mjs'],
+    tableName: 'knex_migrations',
+    ...(db.schema ? { schemaName: db.schema } : {}),
+  };
+}
+
+/**
+ * Runs `work` in one write transaction. On SQLite the write lock is taken
+ * first, so a second process waits on busy_timeout instead of failing with
+ * SQLITE_BUSY when its snapshot goes stale mid-transaction. Callbacks
+ * registered with `afterCommit` run once the transaction has committed.
+ */
+export async function withTransaction<T>(
+  db: Database,
+  work: (trx: Transaction, afterCommit: (callback: () => void) => void) => Promise<T>,
+): Promise<T> {
+  const callbacks: Array<() => void> = [];
+  const result = await db.knex.transaction(async (trx) => {
+    if (db.client === 'sqlite') await trx.raw('UPDATE event_sequence SET last_sequence = last_sequence WHERE id = 1');
+    return work(trx, (callback) => callbacks.push(callback));
+  });
+  for (const callback of callbacks) callback();
+  return result;
+}
+
+/** Rows of a raw query, whatever the dialect returns. */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}

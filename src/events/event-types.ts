@@ -1,0 +1,32 @@
+/**
+ * @module events/event-types
+ * The registry of event types: versioned slugs and the subject kind each one
+ * is about. Appending a type that is not listed here is refused, so the log
+ * never holds an event nobody knows how to project.
+ */
+import { RegistryError } from '../errors/index.js';
+
+/** What an event is about. */
+export type SubjectKind = 'package' | 'file' | 'retention' | 'storage' | 'oci' | 'system';
+
+/** Every event type, with the kind of subject it names. */
+export const EVENT_TYPES = {
+  'v1.package.created': 'package',
+  'v1.retention.default_applied': 'retention',
+  'v1.file.ingested': 'file',
+  'v1.package.finalized': 'package',
+} as const satisfies Record<string, SubjectKind>;
+
+/** A known event type slug. */
+export type EventType = keyof typeof EVENT_TYPES;
+
+/** Returns `type` as an {@link EventType}, or throws `EVENT_TYPE_UNKNOWN`. */
+export function assertEventType(type: string): EventType {
+  if (!Object.hasOwn(EVENT_TYPES, type)) throw new RegistryError('EVENT_TYPE_UNKNOWN', `unknown event type ${JSON.stringify(type)}`);
+  return type as EventType;
+}
+
+/** The subject kind an event type must be recorded with. */
+export function subjectKindOf(type: EventType): SubjectKind {
+  return EVENT_TYPES[type];
+}

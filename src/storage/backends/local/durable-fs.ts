@@ -1,0 +1,39 @@
+/**
+ * @module storage/backends/local/durable-fs
+ * The two filesystem steps that make a rename or link survive a power cut:
+ * a new directory entry is only durable once its directory is fsynced, and a
+ * freshly created directory is only durable once its parent is.
+ */
+import { mkdir, open } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Fsyncs a directory so the entries added or removed in it are durable. */
+export async function fsyncDirectory(dir: string): Promise<void> {
+  // Windows cannot open a directory for fsync; NTFS journals metadata anyway.
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * `mkdir -p dir`, then fsyncs every directory that gained an entry because of
+ * it — except `dir` itself, which the caller fsyncs after adding its own entry.
+ */
+export async function ensureDirectoryDurably(dir: string): Promise<void> {
+  const firstCreated = await mkdir(dir, { recursive: true });
+  if (firstCreated === undefined) return;
+  const changed: string[] = [];
+  let current = dir;
+  for (;;) {
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    changed.push(parent);
+    if (current === firstCreated) break;
+    current = parent;
+  }
+  for (const directory of changed) await fsyncDirectory(directory);
+}

@@ -1,0 +1,1 @@
+export { openLocalBackend, STAGING_DIRECTORY, type LocalBackend, type LocalBackendOptions, type PublishMode } from './local-backend.js';

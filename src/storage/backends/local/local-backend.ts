@@ -1,0 +1,333 @@
+/**
+ * @module storage/backends/local/local-backend
+ * The local-disk backend. Objects live at `<root>/blake3/ab/cd/<hex>`; writes
+ * are staged as temporary files in `<root>/.staging/` — on the same
+ * filesystem, so publishing is a single atomic directory operation, never a
+ * copy.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { access, constants as fsConstants, link, mkdir, open, readdir, realpath, rename, rm, stat, statfs, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { once } from 'node:events';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { RegistryError, isRegistryError } from '../../../errors/index.js';
+import {
+  BLOB_READ_HIGH_WATER_MARK,
+  BLOB_WRITE_HIGH_WATER_MARK,
+  type BackendHealth,
+  type ByteRange,
+  type ObjectRead,
+  type ObjectStat,
+  type PutOutcome,
+  type StagedObject,
+  type StorageBackend,
+} from '../../backend.js';
+import { addressForObjectKey, objectKeyFor } from '../../object-key.js';
+import { resolveRange } from '../../range.js';
+import { ensureDirectoryDurably, fsyncDirectory } from './durable-fs.js';
+import { confinedPath } from './paths.js';
+
+/** Directory under the root that holds in-flight writes. */
+export const STAGING_DIRECTORY = '.staging';
+
+/**
+ * How {@link LocalBackend.put} makes a staged file visible.
+ * - `link`: hard-link it into place. Never replaces an existing object, so of
+ *   several concurrent puts of one address exactly one reports `created`.
+ * - `rename`: for filesystems without hard links. Checks for an existing
+ *   object, then renames; concurrent puts of one address may all report
+ *   `created` (the last rename wins, with identical bytes).
+ */
+export type PublishMode = 'link' | 'rename';
+
+/** Options of {@link openLocalBackend}. */
+export interface LocalBackendOptions {
+  /** Storage root; created if missing. Symlinks in it are resolved once, at open. */
+  root: string;
+  /** Backend id recorded in `storage_locations`; `local` by default. */
+  id?: string;
+  /** `auto` (default) probes the filesystem for hard-link support at open. */
+  publish?: PublishMode | 'auto';
+}
+
+/** The local-disk {@link StorageBackend}, with what operators and tests need to see of it. */
+export interface LocalBackend extends StorageBackend {
+  /** The resolved absolute storage root. */
+  readonly root: string;
+  /** How puts publish on this filesystem. */
+  readonly publishMode: PublishMode;
+}
+
+/**
+ * Opens (creating if needed) a local-disk backend rooted at `options.root`.
+ * Does not clean staging leftovers: the caller runs
+ * {@link StorageBackend.removeStaleStaging} once it knows no writer is active.
+ * @throws RegistryError `STORAGE_FAILURE` when the root cannot be created or used.
+ */
+export async function openLocalBackend(options: LocalBackendOptions): Promise<LocalBackend> {
+  try {
+    await mkdir(options.root, { recursive: true });
+    const root = await realpath(options.root);
+    const stagingDir = path.join(root, STAGING_DIRECTORY);
+    await mkdir(stagingDir, { recursive: true });
+    const requested = options.publish ?? 'auto';
+    const publishMode = requested === 'auto' ? ((await supportsHardLinks(stagingDir)) ? 'link' : 'rename') : requested;
+    return new LocalDiskBackend(options.id ?? 'local', root, stagingDir, publishMode);
+  } catch (error) {
+    throw storageFailure('opening the storage root', error);
+  }
+}
+
+class LocalDiskBackend implements LocalBackend {
+  /** Staged handles still owned by this backend, to the temp file holding their bytes. */
+  private readonly staged = new WeakMap<StagedObject, string>();
+
+  constructor(
+    readonly id: string,
+    readonly root: string,
+    private readonly stagingDir: string,
+    readonly publishMode: PublishMode,
+  ) {}
+
+  keyFor(address: string): string {
+    return objectKeyFor(address);
+  }
+
+  async stage(source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<StagedObject> {
+    signal?.throwIfAborted();
+    const file = path.join(this.stagingDir, `${randomUUID()}.partial`);
+    // Errors thrown by the source are the caller's (a dropped upload, a
+    // digest check in a wrapper) and must reach it unchanged; everything
+    // else that fails here is the disk's.
+    let sourceFailure: { error: unknown } | undefined;
+    async function* guarded(): AsyncGenerator<Uint8Array> {
+      try {
+        for await (const chunk of source) yield chunk;
+      } catch (error) {
+        sourceFailure = { error };
+        throw error;
+      }
+    }
+    // `flush` fsyncs before the descriptor closes, and the pipeline settles
+    // only after the close, so a resolved stage is on disk.
+    const out = createWriteStream(file, { flags: 'wx', mode: 0o644, highWaterMark: BLOB_WRITE_HIGH_WATER_MARK, flush: true });
+    try {
+      await (signal ? pipeline(guarded(), out, { signal }) : pipeline(guarded(), out));
+    } catch (error) {
+      // The open may still be in flight; removing the file before the stream
+      // has closed could let the open recreate it afterwards.
+      out.destroy();
+      if (!out.closed) await once(out, 'close').catch(() => undefined);
+      await rm(file, { force: true }).catch(() => undefined);
+      if (sourceFailure) throw sourceFailure.error;
+      if (signal?.aborted || isRegistryError(error)) throw error;
+      throw storageFailure('writing a staging file', error);
+    }
+    const staged: StagedObject = Object.freeze({ size: out.bytesWritten });
+    this.staged.set(staged, file);
+    return staged;
+  }
+
+  async put(staged: StagedObject, address: string): Promise<PutOutcome> {
+    const file = this.take(staged);
+    try {
+      const key = this.keyFor(address);
+      const target = confinedPath(this.root, key);
+      const dir = path.dirname(target);
+      await ensureDirectoryDurably(dir);
+      const created = this.publishMode === 'link' ? await linkUnlessExists(file, target) : await renameUnlessExists(file, target);
+      if (created) await fsyncDirectory(dir);
+      return { key, created };
+    } catch (error) {
+      throw storageFailure('publishing an object', error);
+    } finally {
+      await rm(file, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async discard(staged: StagedObject): Promise<void> {
+    const file = this.staged.get(staged);
+    if (file === undefined) return;
+    this.staged.delete(staged);
+    try {
+      await rm(file, { force: true });
+    } catch (error) {
+      throw storageFailure('discarding a staging file', error);
+    }
+  }
+
+  async get(address: string, range?: ByteRange): Promise<ObjectRead> {
+    const file = this.objectPath(address);
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'r');
+    } catch (error) {
+      if (isMissing(error)) throw new RegistryError('OBJECT_NOT_FOUND', address);
+      throw storageFailure('opening an object', error);
+    }
+    // Sizing and reading through one descriptor means a concurrent delete
+    // cannot make the size and the bytes disagree.
+    try {
+      const { size } = await handle.stat();
+      const served = resolveRange(range, size);
+      const stream = handle.createReadStream({
+        highWaterMark: BLOB_READ_HIGH_WATER_MARK,
+        ...(served ? { start: served.start, end: served.end } : {}),
+      });
+      return { stream, size, range: served };
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw storageFailure('reading an object', error);
+    }
+  }
+
+  async head(address: string): Promise<ObjectStat | null> {
+    const file = this.objectPath(address);
+    try {
+      const info = await stat(file);
+      return info.isFile() ? { size: info.size } : null;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw storageFailure('inspecting an object', error);
+    }
+  }
+
+  async delete(address: string): Promise<boolean> {
+    const file = this.objectPath(address);
+    // Empty fan-out directories stay: removing them would race with a put
+    // that has just created them and is about to link into them.
+    try {
+      await unlink(file);
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw storageFailure('deleting an object', error);
+    }
+  }
+
+  async *list(): AsyncIterable<string> {
+    const top = path.join(this.root, 'blake3');
+    for (const first of await this.sortedEntries(top, 'dir')) {
+      for (const second of await this.sortedEntries(path.join(top, first), 'dir')) {
+        for (const name of await this.sortedEntries(path.join(top, first, second), 'file')) {
+          const address = addressForObjectKey(`blake3/${first}/${second}/${name}`);
+          if (address !== null) yield address;
+        }
+      }
+    }
+  }
+
+  async health(): Promise<BackendHealth> {
+    try {
+      await access(this.root, fsConstants.W_OK);
+      await access(this.stagingDir, fsConstants.W_OK);
+      const fs = await statfs(this.root);
+      return { ok: true, backend: this.id, freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize };
+    } catch (error) {
+      return { ok: false, backend: this.id, freeBytes: null, totalBytes: null, detail: `storage root unusable (${errorCode(error)})` };
+    }
+  }
+
+  async removeStaleStaging(): Promise<number> {
+    try {
+      await mkdir(this.stagingDir, { recursive: true });
+      const entries = await readdir(this.stagingDir);
+      for (const entry of entries) await rm(path.join(this.stagingDir, entry), { recursive: true, force: true });
+      return entries.length;
+    } catch (error) {
+      throw storageFailure('cleaning the staging directory', error);
+    }
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between calls: read streams own their descriptors.
+  }
+
+  private take(staged: StagedObject): string {
+    const file = this.staged.get(staged);
+    if (file === undefined) {
+      throw new RegistryError('INTERNAL', 'staged object is not from this backend or was already put or discarded');
+    }
+    this.staged.delete(staged);
+    return file;
+  }
+
+  private objectPath(address: string): string {
+    return confinedPath(this.root, this.keyFor(address));
+  }
+
+  private async sortedEntries(dir: string, kind: 'dir' | 'file'): Promise<string[]> {
+    try {
+      const entries = await readdir(dir, { withFileTypes: true });
+      return entries
+        .filter((entry) => (kind === 'dir' ? entry.isDirectory() : entry.isFile()))
+        .map((entry) => entry.name)
+        .sort();
+    } catch (error) {
+      // A fan-out directory can vanish under us (an operator, a test); a walk
+      // reports what exists, so that is not a failure.
+      if (isMissing(error)) return [];
+      throw storageFailure('listing objects', error);
+    }
+  }
+}
+
+/** Publishes with a hard link, which fails rather than replace an existing object. */
+async function linkUnlessExists(file: string, target: string): Promise<boolean> {
+  try {
+    await link(file, target);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+async function renameUnlessExists(file: string, target: string): Promise<boolean> {
+  try {
+    await stat(target);
+    return false;
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+  }
+  await rename(file, target);
+  return true;
+}
+
+/** Whether `dir`'s filesystem supports hard links (FAT, some network mounts do not). */
+async function supportsHardLinks(dir: string): Promise<boolean> {
+  const probe = path.join(dir, `${randomUUID()}.probe`);
+  const probeLink = `${probe}-link`;
+  await writeFile(probe, '');
+  try {
+    await link(probe, probeLink);
+    return true;
+  } catch (error) {
+    if (['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK'].includes(errorCode(error))) return false;
+    throw error;
+  } finally {
+    await rm(probeLink, { force: true });
+    await rm(probe, { force: true });
+  }
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'unknown error';
+}
+
+function isMissing(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * Wraps a filesystem error as `STORAGE_FAILURE`. The detail names the errno
+ * code but not the path, since details may reach clients; the original error
+ * stays available as `cause`. Registry errors pass through unchanged.
+ */
+function storageFailure(action: string, error: unknown): RegistryError {
+  if (isRegistryError(error)) return error;
+  return new RegistryError('STORAGE_FAILURE', `${action} failed (${errorCode(error)})`, undefined, { cause: error });
+}

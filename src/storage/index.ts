@@ -1,0 +1,9 @@
+/**
+ * @module storage
+ * The storage backend SPI and the factory that opens backends by kind. Only
+ * the data plane and the composition root import this folder.
+ */
+export * from './backend.js';
+export { createBackend, backendKinds, type BackendSettings, type BackendKind, type LocalBackendSettings } from './factory.js';
+export { objectKeyFor, addressForObjectKey } from './object-key.js';
+export { resolveRange } from './range.js';

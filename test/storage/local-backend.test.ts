@@ -1,0 +1,254 @@
+import { strict as assert } from 'node:assert';
+import { mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { openLocalBackend, STAGING_DIRECTORY, type LocalBackend, type PublishMode } from '../../src/storage/backends/local/index.js';
+import { confinedPath } from '../../src/storage/backends/local/paths.js';
+import { createBackend } from '../../src/storage/index.js';
+import { runBackendSuite, MALFORMED_ADDRESSES } from './backend-suite.js';
+import { addressOf, chunked, patternBytes, rejectsWithCode, throwsWithCode, toArray } from './support.js';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), 'artifactstore-local-'));
+}
+
+function localFactory(publish: PublishMode | 'auto') {
+  return async () => {
+    const dir = await tempDir();
+    const backend = await openLocalBackend({ root: path.join(dir, 'storage'), publish });
+    return { backend, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  };
+}
+
+runBackendSuite('local (auto publish)', localFactory('auto'));
+runBackendSuite('local (rename publish)', localFactory('rename'));
+
+/** Every file under `dir`, as paths relative to it. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+describe('local backend', function () {
+  let dir: string;
+  let backend: LocalBackend;
+
+  beforeEach(async function () {
+    dir = await tempDir();
+    backend = await openLocalBackend({ root: path.join(dir, 'storage') });
+  });
+
+  afterEach(async function () {
+    await backend.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function store(bytes: Uint8Array): Promise<string> {
+    const address = addressOf(bytes);
+    await backend.put(await backend.stage(chunked(bytes)), address);
+    return address;
+  }
+
+  describe('opening', function () {
+    it('creates the root and its staging directory, ids itself local by default', async function () {
+      assert.equal(backend.id, 'local');
+      assert.equal(backend.root, await realpath(path.join(dir, 'storage')));
+      assert.ok((await stat(path.join(backend.root, STAGING_DIRECTORY))).isDirectory());
+    });
+
+    it('uses hard links on a filesystem that has them', function () {
+      assert.equal(backend.publishMode, 'link');
+    });
+
+    it('takes a configured id', async function () {
+      const other = await openLocalBackend({ root: path.join(dir, 'other'), id: 'local-ssd' });
+      assert.equal(other.id, 'local-ssd');
+      assert.equal((await other.health()).backend, 'local-ssd');
+    });
+
+    it('fails with STORAGE_FAILURE when the root cannot be created', async function () {
+      const file = path.join(dir, 'a-file');
+      await writeFile(file, 'x');
+      await rejectsWithCode(openLocalBackend({ root: path.join(file, 'storage') }), 'STORAGE_FAILURE');
+    });
+  });
+
+  describe('layout on disk', function () {
+    it('stores each object at <root>/blake3/ab/cd/<hex> with exactly its bytes', async function () {
+      const bytes = patternBytes(70_000, 9);
+      const address = await store(bytes);
+      const hex = address.slice('blake3:'.length);
+      const file = path.join(backend.root, 'blake3', hex.slice(0, 2), hex.slice(2, 4), hex);
+      assert.deepEqual(await readFile(file), bytes);
+      assert.deepEqual(await filesUnder(backend.root), [path.relative(backend.root, file)]);
+    });
+
+    it('keeps staged bytes under .staging until put', async function () {
+      const staged = await backend.stage(chunked(patternBytes(500)));
+      const files = await filesUnder(backend.root);
+      assert.equal(files.length, 1);
+      assert.equal(path.dirname(files[0]!), STAGING_DIRECTORY);
+      assert.equal((await stat(path.join(backend.root, files[0]!))).size, 500);
+      await backend.discard(staged);
+      assert.deepEqual(await filesUnder(backend.root), []);
+    });
+
+    it('ignores stray files when listing', async function () {
+      const address = await store(patternBytes(100));
+      const hex = address.slice('blake3:'.length);
+      const misplaced = 'ff'.repeat(32);
+      await writeFile(path.join(backend.root, 'blake3', 'README'), 'not an object');
+      await writeFile(path.join(backend.root, 'blake3', hex.slice(0, 2), hex.slice(2, 4), 'notes.txt'), 'x');
+      await mkdir(path.join(backend.root, 'blake3', '00', '00'), { recursive: true });
+      await writeFile(path.join(backend.root, 'blake3', '00', '00', misplaced), 'wrong fan-out');
+      await mkdir(path.join(backend.root, 'blake3', 'zz'), { recursive: true });
+      assert.deepEqual(await toArray(backend.list()), [address]);
+    });
+  });
+
+  describe('publishing', function () {
+    it('with hard links, exactly one of several concurrent puts reports created', async function () {
+      const bytes = patternBytes(200_000, 4);
+      const address = addressOf(bytes);
+      const staged = await Promise.all(Array.from({ length: 8 }, () => backend.stage(chunked(bytes, [40_000]))));
+      const outcomes = await Promise.all(staged.map((handle) => backend.put(handle, address)));
+      assert.equal(outcomes.filter((outcome) => outcome.created).length, 1);
+      assert.deepEqual(await readdir(path.join(backend.root, STAGING_DIRECTORY)), []);
+    });
+
+    it('a re-put does not replace the stored file', async function () {
+      const bytes = patternBytes(100, 8);
+      const address = await store(bytes);
+      const hex = address.slice('blake3:'.length);
+      const file = path.join(backend.root, 'blake3', hex.slice(0, 2), hex.slice(2, 4), hex);
+      const before = await stat(file);
+      const again = await backend.put(await backend.stage(chunked(bytes)), address);
+      assert.equal(again.created, false);
+      assert.equal((await stat(file)).ino, before.ino);
+    });
+  });
+
+  describe('path confinement', function () {
+    const root = path.resolve('/srv/artifactstore/storage');
+
+    it('resolves a well-formed key under the root', function () {
+      const key = `blake3/ab/cd/${'ab'.repeat(32)}`;
+      assert.equal(confinedPath(root, key), path.join(root, key));
+    });
+
+    it('refuses keys that climb out, are absolute, empty, the root itself or contain NUL', function () {
+      const escapes = [
+        '../outside',
+        'blake3/../../outside',
+        'blake3/ab/../../../etc/passwd',
+        '/etc/passwd',
+        '',
+        '.',
+        'blake3/..',
+        'blake3/ab\0/cd',
+        '../storage-evil/x',
+      ];
+      for (const key of escapes) throwsWithCode(() => confinedPath(root, key), 'STORAGE_PATH_INVALID');
+    });
+
+    it('accepts a root given with a trailing separator', function () {
+      assert.equal(confinedPath(root + path.sep, 'blake3/x'), path.join(root, 'blake3', 'x'));
+    });
+
+    it('crafted addresses never touch anything outside the root', async function () {
+      const outside = path.join(dir, 'outside');
+      await mkdir(outside);
+      await writeFile(path.join(outside, 'victim'), 'keep me');
+      const crafted = [...MALFORMED_ADDRESSES, 'blake3:../outside/victim', `blake3:../../${'0'.repeat(58)}`];
+      for (const address of crafted) {
+        await rejectsWithCode(backend.delete(address), 'CONTENT_ADDRESS_INVALID');
+        await rejectsWithCode(backend.get(address), 'CONTENT_ADDRESS_INVALID');
+        const staged = await backend.stage(chunked(patternBytes(5)));
+        await rejectsWithCode(backend.put(staged, address), 'CONTENT_ADDRESS_INVALID');
+      }
+      assert.equal(await readFile(path.join(outside, 'victim'), 'utf8'), 'keep me');
+      assert.deepEqual(await readdir(outside), ['victim']);
+      assert.deepEqual(await filesUnder(backend.root), []);
+    });
+  });
+
+  describe('removeStaleStaging', function () {
+    it('removes leftover temp files and directories and reports how many', async function () {
+      const staging = path.join(backend.root, STAGING_DIRECTORY);
+      await writeFile(path.join(staging, 'crashed-1.partial'), patternBytes(1000));
+      await writeFile(path.join(staging, 'crashed-2.partial'), '');
+      await mkdir(path.join(staging, 'odd-dir', 'nested'), { recursive: true });
+      const kept = await store(patternBytes(64, 3));
+      assert.equal(await backend.removeStaleStaging(), 3);
+      assert.deepEqual(await readdir(staging), []);
+      assert.deepEqual(await toArray(backend.list()), [kept]);
+    });
+
+    it('recreates a missing staging directory', async function () {
+      await rm(path.join(backend.root, STAGING_DIRECTORY), { recursive: true });
+      assert.equal(await backend.removeStaleStaging(), 0);
+      const staged = await backend.stage(chunked(patternBytes(10)));
+      assert.equal(staged.size, 10);
+    });
+  });
+
+  describe('health', function () {
+    it('reports the free and total bytes of the filesystem', async function () {
+      const health = await backend.health();
+      const fs = await statfs(backend.root);
+      assert.equal(health.ok, true);
+      assert.equal(health.totalBytes, fs.blocks * fs.bsize);
+      assert.ok(health.freeBytes !== null && health.freeBytes > 0);
+    });
+
+    it('reports not ok, without throwing, when the root is gone', async function () {
+      await rm(backend.root, { recursive: true });
+      const health = await backend.health();
+      assert.equal(health.ok, false);
+      assert.equal(health.freeBytes, null);
+      assert.match(health.detail ?? '', /ENOENT/);
+    });
+  });
+
+  describe('failures', function () {
+    it('a write into a vanished staging directory is STORAGE_FAILURE and leaves no object', async function () {
+      await rm(path.join(backend.root, STAGING_DIRECTORY), { recursive: true });
+      await rejectsWithCode(backend.stage(chunked(patternBytes(10))), 'STORAGE_FAILURE');
+      assert.deepEqual(await toArray(backend.list()), []);
+    });
+
+    it('a read of an object whose fan-out directory is a file is OBJECT_NOT_FOUND', async function () {
+      const address = `blake3:${'cd'.repeat(32)}`;
+      await mkdir(path.join(backend.root, 'blake3'), { recursive: true });
+      await writeFile(path.join(backend.root, 'blake3', 'cd'), 'not a directory');
+      await rejectsWithCode(backend.get(address), 'OBJECT_NOT_FOUND');
+      assert.equal(await backend.head(address), null);
+      assert.equal(await backend.delete(address), false);
+    });
+  });
+});
+
+describe('storage backend factory', function () {
+  it('opens a local backend by kind', async function () {
+    const dir = await tempDir();
+    try {
+      const backend = await createBackend({ kind: 'local', root: path.join(dir, 's'), id: 'disk-1' });
+      assert.equal(backend.id, 'disk-1');
+      const bytes = patternBytes(10);
+      const outcome = await backend.put(await backend.stage(chunked(bytes)), addressOf(bytes));
+      assert.equal(outcome.created, true);
+      await backend.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an unknown kind with CONFIG_INVALID', async function () {
+    await rejectsWithCode(createBackend({ kind: 'tape' } as never), 'CONFIG_INVALID');
+    await rejectsWithCode(createBackend({ kind: 'toString' } as never), 'CONFIG_INVALID');
+    await rejectsWithCode(createBackend(null as never), 'CONFIG_INVALID');
+  });
+});
