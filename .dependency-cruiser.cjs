@@ -34,7 +34,7 @@ module.exports = {
       name: 'registry-is-below-consumers-only',
       comment: 'Only consumers and the composition root import the registry layer.',
       severity: 'error',
-      from: { path: '^src/', pathNot: ['^src/(registry|http|cli)/', '^src/app\\.ts$'] },
+      from: { path: '^src/', pathNot: ['^src/(registry|http|cli)/', '^src/(app|index)\\.ts$'] },
       to: { path: '^src/registry/' },
     },
     {

@@ -72,7 +72,8 @@ function startsWithBom(bytes: Uint8Array): boolean {
 }
 
 /**
- * Encodes `value` as canonical CBOR (RFC 8949 §4.2.1).
+ * Encodes `value` as canonical CBOR (RFC 8949 §4.2.1). The result is a plain
+ * Uint8Array that owns its whole ArrayBuffer.
  * @throws RegistryError `CBOR_INVALID` (with `extra.pointer`) when `value` is
  *   not a {@link CanonicalValue}: floats, NaN/±Infinity, -0, integers beyond
  *   ±(2^53 − 1), bigint, undefined, byte arrays, Dates, Maps, functions,
@@ -90,7 +91,12 @@ export function encodeCanonical(value: CanonicalValue): Uint8Array {
 /** Encodes a value already known to be canonical. */
 function encodeChecked(value: CanonicalValue): Uint8Array {
   try {
-    return encode(value, rfc8949EncodeOptions);
+    const bytes = encode(value, rfc8949EncodeOptions);
+    // cborg may hand back a Buffer viewing a shared pool slab; callers that
+    // reach for `.buffer` (drivers, hashing, workers) must not see the rest
+    // of the slab, and a plain Uint8Array compares equal across sources.
+    const exact = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    return exact && Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes);
   } catch (error) {
     throw new RegistryError('CBOR_INVALID', `cannot encode: ${messageOf(error)}`, undefined, { cause: error });
   }

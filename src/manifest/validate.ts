@@ -100,11 +100,16 @@ const text: Check = (value, pointer, out) => {
 const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 const timestamp: Check = (value, pointer, out) => {
-  // The round trip through Date refuses impossible dates such as 02-30.
-  if (typeof value !== 'string' || !ISO_UTC_MS.test(value) || new Date(value).toISOString() !== value) {
+  if (typeof value !== 'string' || !ISO_UTC_MS.test(value) || !isRealInstant(value)) {
     out.push({ pointer, message: `must be an ISO-8601 UTC timestamp with milliseconds (YYYY-MM-DDTHH:MM:SS.sssZ), got ${shown(value)}` });
   }
 };
+
+/** Refuses impossible dates (02-30, hour 24…), which the pattern lets through and Date would roll over. */
+function isRealInstant(value: string): boolean {
+  const time = Date.parse(value);
+  return !Number.isNaN(time) && new Date(time).toISOString() === value;
+}
 
 const count: Check = (value, pointer, out) => {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || Object.is(value, -0)) {
@@ -131,8 +136,13 @@ const relativePath: Check = (value, pointer, out) => {
   else if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
     out.push({ pointer, message: 'must not contain empty, "." or ".." segments' });
   }
-  if (/[\u0000-\u001f\u007f\\]/.test(value)) out.push({ pointer, message: 'must not contain control characters or backslashes' });
+  if ([...value].some(isControlOrBackslash)) out.push({ pointer, message: 'must not contain control characters or backslashes' });
 };
+
+function isControlOrBackslash(char: string): boolean {
+  const code = char.charCodeAt(0);
+  return code < 0x20 || code === 0x7f || char === '\\';
+}
 
 function literal(expected: unknown): Check {
   return (value, pointer, out) => {

@@ -153,9 +153,10 @@ export interface StorageBackend {
 
   /**
    * Removes the leftovers of writes that never completed (crashes, abandoned
-   * staged handles) and returns how many it removed. It cannot tell a leftover
-   * from a write in progress, so call it only while no stage or put runs —
-   * at startup, before serving.
+   * staged handles) and returns how many it removed. Backends spare what they
+   * can tell belongs to another live writer (the local backend: files named
+   * after a running pid), but not this process's own, so call it at startup,
+   * before this process writes.
    */
   removeStaleStaging(): Promise<number>;
 

@@ -200,6 +200,16 @@ describe('manifest/canonical-cbor', () => {
     });
   });
 
+  it('returns a plain Uint8Array that owns its whole buffer (cborg returns views into a pooled slab)', () => {
+    for (const value of [{ a: 'x'.repeat(200) }, 'x'.repeat(150), [1, 2, 3], {}, 0] as CanonicalValue[]) {
+      const bytes = encodeCanonical(value);
+      assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype);
+      assert.equal(bytes.byteOffset, 0);
+      assert.equal(bytes.buffer.byteLength, bytes.byteLength);
+      assert.equal(hex(bytes), hex(referenceEncode(value)));
+    }
+  });
+
   describe('encode refuses values outside the model, naming where', () => {
     class Point {
       x = 1;

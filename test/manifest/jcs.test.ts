@@ -75,6 +75,10 @@ describe('manifest/jcs', () => {
       });
     }
 
+    it('refuses hostile nesting', () => {
+      throwsRegistryError(() => fromJcs('['.repeat(100_000) + ']'.repeat(100_000)), 'JSON_INVALID', /nesting/);
+    });
+
     it('refuses a non-string argument', () => {
       throwsRegistryError(() => fromJcs(Buffer.from('{}') as unknown as string), 'JSON_INVALID', /expected a string/);
     });

@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
-import { isRegistryError } from '../../src/errors/index.js';
 import {
   ANNOTATION_CONTENT_ADDRESS,
   ANNOTATION_TITLE,
@@ -73,7 +72,7 @@ const MINIMAL_GOLDEN = [
   // "package": {id, name, subject null, metadata {}, producer, created_at, retention_class}
   '677061636b616765' +
     'a7' +
-    '6269646270 31'.replace(' ', '') +
+    '626964' + '627031' +
     '646e616d65616e' +
     '677375626a656374f6' +
     '686d65746164617461a0' +
@@ -116,9 +115,11 @@ function pointersOf(violations: Violation[]): string[] {
   return violations.map((v) => v.pointer).sort();
 }
 
-/** A valid manifest as a mutable plain tree, for breaking on purpose. */
-function mutableSample(): Record<string, any> {
-  return structuredClone(buildManifest(sampleInput())) as Record<string, any>;
+/** A valid manifest as an untyped mutable tree, so tests can break it in ways the type forbids. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = Record<string, any>;
+function mutableSample(): Loose {
+  return structuredClone(buildManifest(sampleInput())) as Loose;
 }
 
 describe('manifest/build, digest and validate', () => {
@@ -285,7 +286,7 @@ describe('manifest/build, digest and validate', () => {
 
     it('lists every violation with its pointer', () => {
       const m = mutableSample();
-      m.extra = true; // unknown root field
+      m.extra = true; // unknown field
       delete m.package.name; // missing field
       m.package.subject = ''; // empty text
       m.package.metadata.score = 0.5; // float in metadata
@@ -300,11 +301,12 @@ describe('manifest/build, digest and validate', () => {
 
       const violations = violationsOf(() => validateManifest(m));
       assert.deepStrictEqual(pointersOf(violations), [
-        '',
         '/config',
+        '/extra',
         '/files/0/content_address',
         '/files/1/digest_sha256',
         '/files/3/relative_path',
+        '/layers/0/annotations',
         '/layers/0/mediaType',
         '/layers/0/mediaType',
         '/layers/1/digest',
@@ -321,15 +323,15 @@ describe('manifest/build, digest and validate', () => {
         '/retention_summary/retention_class',
         '/storage_receipts',
         '/storage_receipts/0/stored_at',
-        '/storage_receipts/2/content_address',
       ].sort());
       const byPointer = new Map(violations.map((v) => [v.pointer, v.message]));
       assert.match(byPointer.get('/package/name') ?? '', /required field is missing/);
       assert.match(byPointer.get('/files/3/relative_path') ?? '', /sorted by relative_path/);
       assert.match(byPointer.get('/storage_receipts') ?? '', /no receipt for blake3:ABC/);
-      assert.match(byPointer.get('/storage_receipts/2/content_address') ?? '', /no file has this content_address/);
       assert.match(byPointer.get('/package/metadata/score') ?? '', /floating-point/);
-      assert.match(byPointer.get('') ?? '', /unknown field/.source === 'x' ? /x/ : /./);
+      assert.match(byPointer.get('/extra') ?? '', /unknown field/);
+      assert.match(byPointer.get('/config') ?? '', /OCI empty descriptor/);
+      assert.match(byPointer.get('/retention_summary/retention_class') ?? '', /must equal \/package\/retention_class/);
     });
 
     it('reports an unknown field at its own pointer', () => {
@@ -438,7 +440,6 @@ describe('manifest/build, digest and validate', () => {
       const bytes = encodeManifest(buildManifest(sampleInput())).bytes;
       const decoded = decodeCanonical(bytes);
       assert.deepStrictEqual(validateManifest(decoded), buildManifest(sampleInput()));
-      assert.ok(!isRegistryError(decoded));
     });
   });
 });

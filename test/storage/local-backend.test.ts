@@ -187,6 +187,16 @@ describe('local backend', function () {
       assert.deepEqual(await toArray(backend.list()), [kept]);
     });
 
+    it('spares staging files of other live processes', async function () {
+      const staging = path.join(backend.root, STAGING_DIRECTORY);
+      const parentAlive = `${process.ppid}-abc.partial`;
+      await writeFile(path.join(staging, parentAlive), 'in flight');
+      await writeFile(path.join(staging, `${process.pid}-old.partial`), 'ours, from before a restart');
+      await writeFile(path.join(staging, '2147483646-dead.partial'), 'no such process');
+      assert.equal(await backend.removeStaleStaging(), 2);
+      assert.deepEqual(await readdir(staging), [parentAlive]);
+    });
+
     it('recreates a missing staging directory', async function () {
       await rm(path.join(backend.root, STAGING_DIRECTORY), { recursive: true });
       assert.equal(await backend.removeStaleStaging(), 0);

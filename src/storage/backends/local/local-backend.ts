@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access, constants as fsConstants, link, mkdir, open, readdir, realpath, rename, rm, stat, statfs, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { once } from 'node:events';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError, isRegistryError } from '../../../errors/index.js';
@@ -96,7 +95,9 @@ class LocalDiskBackend implements LocalBackend {
 
   async stage(source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<StagedObject> {
     signal?.throwIfAborted();
-    const file = path.join(this.stagingDir, `${randomUUID()}.partial`);
+    // The writer's pid in the name lets startup cleanup spare files of other
+    // live processes (a CLI ingest running beside the server).
+    const file = path.join(this.stagingDir, `${process.pid}-${randomUUID()}.partial`);
     // Errors thrown by the source are the caller's (a dropped upload, a
     // digest check in a wrapper) and must reach it unchanged; everything
     // else that fails here is the disk's.
@@ -118,7 +119,7 @@ class LocalDiskBackend implements LocalBackend {
       // The open may still be in flight; removing the file before the stream
       // has closed could let the open recreate it afterwards.
       out.destroy();
-      if (!out.closed) await once(out, 'close').catch(() => undefined);
+      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
       await rm(file, { force: true }).catch(() => undefined);
       if (sourceFailure) throw sourceFailure.error;
       if (signal?.aborted || isRegistryError(error)) throw error;
@@ -232,9 +233,13 @@ class LocalDiskBackend implements LocalBackend {
   async removeStaleStaging(): Promise<number> {
     try {
       await mkdir(this.stagingDir, { recursive: true });
-      const entries = await readdir(this.stagingDir);
-      for (const entry of entries) await rm(path.join(this.stagingDir, entry), { recursive: true, force: true });
-      return entries.length;
+      let removed = 0;
+      for (const entry of await readdir(this.stagingDir)) {
+        if (writerIsAlive(entry)) continue;
+        await rm(path.join(this.stagingDir, entry), { recursive: true, force: true });
+        removed += 1;
+      }
+      return removed;
     } catch (error) {
       throw storageFailure('cleaning the staging directory', error);
     }
@@ -330,4 +335,19 @@ function isMissing(error: unknown): boolean {
 function storageFailure(action: string, error: unknown): RegistryError {
   if (isRegistryError(error)) return error;
   return new RegistryError('STORAGE_FAILURE', `${action} failed (${errorCode(error)})`, undefined, { cause: error });
+}
+
+/**
+ * True when a staging entry was written by another process that still runs.
+ * Our own pid counts as dead: cleanup runs before this process writes.
+ */
+function writerIsAlive(entry: string): boolean {
+  const pid = Number(/^(\d+)-/.exec(entry)?.[1] ?? NaN);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -1,0 +1,88 @@
+/**
+ * Shared helpers for the benchmarks: the result table every benchmark
+ * prints, timing, and temp directories that are always removed.
+ *
+ * Numbers on this machine swing ±20–30 % between runs, so each benchmark
+ * measures its own baseline in the same run and judges the RATIO (or, where
+ * the issue sets an absolute target, the absolute figure).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/** A benchmark that `bench/run.ts` can run by name. */
+export interface Benchmark {
+  readonly name: string;
+  readonly summary: string;
+  run(): Promise<void>;
+}
+
+/** One line of a result table. `pass` undefined means informational (no target). */
+export interface ResultRow {
+  readonly measure: string;
+  readonly figure: string;
+  readonly baseline?: string;
+  readonly ratio?: string;
+  readonly target?: string;
+  readonly pass?: boolean;
+}
+
+/** Prints `rows` as an aligned table under `title`. */
+export function printTable(title: string, rows: readonly ResultRow[]): void {
+  const header = ['measure', 'figure', 'baseline', 'ratio', 'target', 'result'];
+  const cells = rows.map((row) => [
+    row.measure,
+    row.figure,
+    row.baseline ?? '—',
+    row.ratio ?? '—',
+    row.target ?? '—',
+    row.pass === undefined ? 'info' : row.pass ? 'PASS' : 'BELOW TARGET',
+  ]);
+  const widths = header.map((name, i) => Math.max(name.length, ...cells.map((line) => line[i]!.length)));
+  const format = (line: string[]): string => line.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ').trimEnd();
+  console.log(`\n== ${title}`);
+  console.log(format(header));
+  console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
+  for (const line of cells) console.log(format(line));
+}
+
+/** Seconds since `start` (from `process.hrtime.bigint()`). */
+export function secondsSince(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** Runs `work` and returns its result with the elapsed seconds. */
+export async function timed<T>(work: () => Promise<T> | T): Promise<{ result: T; seconds: number }> {
+  const start = process.hrtime.bigint();
+  const result = await work();
+  return { result, seconds: secondsSince(start) };
+}
+
+/** The median of `values` (not empty). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs `work` with a fresh directory under the OS temp dir, removed afterwards. */
+export async function withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `artifactstore-bench-${prefix}-`));
+  try {
+    return await work(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `1234.5` → `"1,235"`; with `digits`, that many decimals. */
+export function num(value: number, digits = 0): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** A ratio as `0.87×`. */
+export function times(ratio: number): string {
+  return `${ratio.toFixed(2)}×`;
+}
+
+export const MiB = 1024 * 1024;
