@@ -21,7 +21,7 @@ import { buildManifest, type CanonicalValue, type ManifestFile, type StorageRece
 import { newId } from '../src/registry/index.js';
 import { retentionDefault } from '../src/retention/index.js';
 import { objectKeyFor } from '../src/storage/object-key.js';
-import { forEachEvent, replayViews, verifyViews, type JournalTransaction } from '../src/views/index.js';
+import { forEachEvent, replayViews, verifyViews, type Journal, type JournalTransaction } from '../src/views/index.js';
 import { num, printTable, timed, times, withTempDir, type Benchmark } from './lib.js';
 
 const TOTAL_EVENTS = 200_000;
@@ -133,6 +133,19 @@ class LogBuilder {
   }
 }
 
+/** Records `total` events through `journal`, ~1000 per transaction. */
+export async function buildLog(journal: Journal, total: number): Promise<{ packages: number; objects: number }> {
+  const builder = new LogBuilder();
+  for (let recorded = 0; recorded < total;) {
+    const batch = Math.min(EVENTS_PER_TRANSACTION, total - recorded);
+    await journal.transact(async (tx) => {
+      for (let i = 0; i < batch; i += 1) await builder.step(tx);
+    });
+    recorded += batch;
+  }
+  return builder.counts;
+}
+
 export const replay: Benchmark = {
   name: 'replay',
   summary: 'replayViews + verifyViews over a 200,000-event SQLite log',
@@ -142,16 +155,7 @@ export const replay: Benchmark = {
       const instance = await openRegistry(settings);
       try {
         const { journal } = instance.registry.context;
-        const builder = new LogBuilder();
-        const build = await timed(async () => {
-          for (let recorded = 0; recorded < TOTAL_EVENTS;) {
-            const batch = Math.min(EVENTS_PER_TRANSACTION, TOTAL_EVENTS - recorded);
-            await journal.transact(async (tx) => {
-              for (let i = 0; i < batch; i += 1) await builder.step(tx);
-            });
-            recorded += batch;
-          }
-        });
+        const build = await timed(() => buildLog(journal, TOTAL_EVENTS));
         const events = await instance.log.count();
         if (events !== TOTAL_EVENTS) throw new Error(`built ${events} events, expected ${TOTAL_EVENTS}`);
 
@@ -161,7 +165,7 @@ export const replay: Benchmark = {
         if (!verified.result.ok) throw new Error(`verifyViews after replay found differences: ${JSON.stringify(verified.result.differences.slice(0, 3))}`);
 
         const perSecond = (seconds: number): number => events / seconds;
-        const { packages, objects } = builder.counts;
+        const { packages, objects } = build.result;
         printTable(`replay [sqlite]: ${num(events)} events (${num(packages)} packages, ${num(objects)} distinct objects)`, [
           { measure: 'replayViews events/s', figure: `${num(perSecond(replayed.seconds))} (${replayed.seconds.toFixed(2)} s)`, baseline: `${num(perSecond(scan.seconds))} (bare log scan)`, ratio: times(scan.seconds / replayed.seconds), target: `≥ ${num(TARGET)}/s`, pass: perSecond(replayed.seconds) >= TARGET },
           { measure: 'verifyViews events/s', figure: `${num(perSecond(verified.seconds))} (${verified.seconds.toFixed(2)} s, ${num(verified.result.rowsCompared)} rows, ok)`, baseline: `${num(perSecond(scan.seconds))} (bare log scan)`, ratio: times(scan.seconds / verified.seconds) },

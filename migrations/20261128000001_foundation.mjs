@@ -3,7 +3,7 @@
  * Foundation schema: the append-only event log with its gapless counter, and
  * the views the foundation projects (objects, storage locations, packages,
  * files, retention state). Timestamps are fixed-width ISO-8601 UTC text on
- * both dialects so replayed rows compare byte for byte (docs/adr/0008).
+ * both dialects so replayed rows compare byte for byte (docs/adr/0011).
  */
 
 /** @param {import('knex').Knex} knex */

@@ -12,7 +12,7 @@ import { EventLog } from './events/index.js';
 import { Journal } from './views/index.js';
 import { createBackend } from './storage/index.js';
 import { createDataPlane, type DataPlane } from './dataplane/index.js';
-import { Registry } from './registry/index.js';
+import { DEFAULT_OCI_LIMITS, Registry } from './registry/index.js';
 
 /** A fully wired registry and what it holds open. */
 export interface RegistryInstance {
@@ -44,7 +44,14 @@ export async function openRegistry(settings: Settings, options: OpenRegistryOpti
     const dataPlane = createDataPlane(backend);
     const log = new EventLog(db);
     const journal = new Journal(db, log);
-    const registry = new Registry({ db, log, journal, dataPlane, retentionDurations: settings.retentionDurations });
+    const registry = new Registry({
+      db,
+      log,
+      journal,
+      dataPlane,
+      retentionDurations: settings.retentionDurations,
+      oci: { ...DEFAULT_OCI_LIMITS, manifestMaxBytes: settings.oci.manifestMaxBytes, uploadTtlSeconds: settings.oci.uploadTtlSeconds },
+    });
     return {
       registry,
       db,

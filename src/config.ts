@@ -31,6 +31,8 @@ export interface Settings {
   readonly logLevel: LogLevel;
   /** Retention class → duration in seconds (`null` = never expires). */
   readonly retentionDurations: Readonly<Record<string, number | null>>;
+  /** OCI Distribution limits. */
+  readonly oci: { readonly manifestMaxBytes: number; readonly uploadTtlSeconds: number };
 }
 
 /** Every variable with its default, in the order the README documents them. */
@@ -40,6 +42,8 @@ export const SETTING_DEFAULTS = {
   ARTIFACTSTORE_STORAGE_LOCAL_ROOT: './var/storage',
   ARTIFACTSTORE_LOG_LEVEL: 'info',
   ARTIFACTSTORE_RETENTION_CONFIG_PATH: '',
+  ARTIFACTSTORE_OCI_MANIFEST_MAX_BYTES: '4194304',
+  ARTIFACTSTORE_UPLOAD_SESSION_TTL: '24h',
 } as const;
 
 /**
@@ -77,6 +81,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   const retentionPath = read('ARTIFACTSTORE_RETENTION_CONFIG_PATH');
   const retentionDurations = retentionPath === '' ? { ...DEFAULT_RETENTION_DURATIONS } : loadRetentionFile(path.resolve(cwd, retentionPath), problems);
 
+  const manifestMaxText = read('ARTIFACTSTORE_OCI_MANIFEST_MAX_BYTES');
+  const manifestMaxBytes = Number(manifestMaxText);
+  if (!/^\d+$/.test(manifestMaxText) || !Number.isSafeInteger(manifestMaxBytes) || manifestMaxBytes < 1024) {
+    problems.push(`ARTIFACTSTORE_OCI_MANIFEST_MAX_BYTES must be an integer of at least 1024; got ${JSON.stringify(manifestMaxText)}`);
+  }
+  const ttlText = read('ARTIFACTSTORE_UPLOAD_SESSION_TTL');
+  const uploadTtlSeconds = parseDuration(ttlText);
+  if (uploadTtlSeconds === undefined || uploadTtlSeconds === null) {
+    problems.push(`ARTIFACTSTORE_UPLOAD_SESSION_TTL must be a duration like 30s, 12h or 1d; got ${JSON.stringify(ttlText)}`);
+  }
+
   if (problems.length > 0) {
     throw new RegistryError('CONFIG_INVALID', problems.join('; '), { problems });
   }
@@ -86,6 +101,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     storage: { backend: 'local', localRoot },
     logLevel: logLevel as LogLevel,
     retentionDurations,
+    oci: { manifestMaxBytes, uploadTtlSeconds: uploadTtlSeconds as number },
   };
 }
 

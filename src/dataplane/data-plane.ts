@@ -5,11 +5,12 @@
  * to this interface and never to a storage backend, so the hot path can move
  * to native code (or another process) without touching them.
  */
+import type { Readable } from 'node:stream';
 import type { DualDigest } from '../identity/index.js';
-import type { BackendHealth, ByteRange, ObjectRead, ObjectStat } from '../storage/index.js';
+import type { BackendHealth, ByteRange, ObjectRead, ObjectStat, UploadInfo } from '../storage/index.js';
 
 // Re-exported so the data plane's users never need to import storage.
-export type { BackendHealth, ByteRange, ObjectStat };
+export type { BackendHealth, ByteRange, ObjectStat, UploadInfo };
 
 /**
  * What the producer claims about the bytes it sends. Digests are full
@@ -109,6 +110,72 @@ export interface DataPlane {
 
   /** Removes the object; true when something was removed. */
   deleteObject(address: string): Promise<boolean>;
+
+  /**
+   * Opens an empty resumable upload named `id` (a lowercase UUID the caller
+   * generates and records with the session in the database). Its bytes live
+   * in the backend, so any process sharing the backend can continue it.
+   * @throws RegistryError `UPLOAD_ID_INVALID`; `UPLOAD_EXISTS`.
+   */
+  startUpload(id: string): Promise<void>;
+
+  /**
+   * Appends `source` to upload `id` at `offset`, which must be the upload's
+   * current size, and resolves with the new size once the bytes are durable.
+   *
+   * When `source` throws or `signal` aborts midway, a prefix of what it sent
+   * stays staged and the promise rejects with that error unchanged: read the
+   * size back with {@link uploadSize} and resume from there. Appends to one
+   * upload are serialised within this process; appending to one upload from
+   * two processes at once is not supported.
+   *
+   * Chunks are hashed as they pass when this process has seen every earlier
+   * chunk; that only saves a re-read at {@link completeUpload}.
+   * @throws RegistryError `UPLOAD_OFFSET_MISMATCH` (416) with the current size
+   *   in `extra.size`; `UPLOAD_NOT_FOUND`; `UPLOAD_ID_INVALID`; `FIELD_INVALID`
+   *   for an offset that is not a non-negative integer.
+   * @throws TypeError when `source` yields something other than bytes (what
+   *   came before stays staged).
+   */
+  appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number>;
+
+  /**
+   * Bytes staged under `id`, or null when there is no such upload: the offset
+   * the next chunk must start at, and what an OCI status request reports.
+   * @throws RegistryError `UPLOAD_ID_INVALID`.
+   */
+  uploadSize(id: string): Promise<number | null>;
+
+  /**
+   * The bytes staged under `id` so far (e.g. to compute a digest the data
+   * plane does not, such as sha512). Consume or destroy the stream.
+   * @throws RegistryError `UPLOAD_NOT_FOUND`; `UPLOAD_ID_INVALID`.
+   */
+  readUpload(id: string): Promise<Readable>;
+
+  /**
+   * Publishes upload `id` as an object and ends it. Computes both digests —
+   * from the running digest when this process saw every chunk, otherwise by
+   * re-reading the staged bytes — and checks `expect` *before* publishing: on
+   * a mismatch it rejects with `SIZE_MISMATCH` or `DIGEST_MISMATCH` (with
+   * `expected` and `actual` in `extra`) and keeps the upload, so the client
+   * can retry. Identical content already stored resolves with
+   * `created: false`. Expectations are validated as in {@link ingestStream}.
+   * @throws RegistryError `UPLOAD_NOT_FOUND`; `UPLOAD_ID_INVALID`.
+   */
+  completeUpload(id: string, expect?: IngestExpectation): Promise<IngestReceipt>;
+
+  /**
+   * Drops upload `id` and its bytes; true when it existed.
+   * @throws RegistryError `UPLOAD_ID_INVALID`.
+   */
+  cancelUpload(id: string): Promise<boolean>;
+
+  /**
+   * Every staged upload with its size and last modification, for purging
+   * sessions that were abandoned (or whose database row was never written).
+   */
+  listUploads(): AsyncIterable<UploadInfo>;
 
   /** Every stored primary address, ascending. */
   listObjects(): AsyncIterable<string>;

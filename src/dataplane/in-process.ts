@@ -4,23 +4,45 @@
  * backend. Hashing happens on the chunks as they flow to the backend's
  * staging write, so every byte is read once.
  */
+import type { Readable } from 'node:stream';
 import { RegistryError, isRegistryError } from '../errors/index.js';
 import { DualDigestHasher, dualDigestOfStream, parseContentAddress, PRIMARY_ALGORITHM, type DualDigest } from '../identity/index.js';
-import type { BackendHealth, ByteRange, ObjectStat, StorageBackend } from '../storage/index.js';
+import type { BackendHealth, ByteRange, ObjectStat, StorageBackend, UploadInfo } from '../storage/index.js';
 import type { DataPlane, IngestExpectation, IngestReceipt, ServedObject, VerifyExpectation, VerifyResult } from './data-plane.js';
-import { checkExpectation, expectationMismatch, sizeOverrun } from './expectations.js';
+import { checkExpectation, expectationMismatch } from './expectations.js';
+import { hashing } from './hashing.js';
+import { primaryAddressOf, receiptFor } from './receipt.js';
+import { DEFAULT_UPLOAD_DIGEST_CACHE_ENTRIES, UploadSessions } from './uploads.js';
+
+/** Tuning of {@link createDataPlane}. */
+export interface DataPlaneOptions {
+  /**
+   * How many uploads in progress keep a running digest between chunks
+   * (least recently used evicted first; 0 disables). An upload without one
+   * is re-read once at completion. Default 1,000.
+   */
+  uploadDigestCacheEntries?: number;
+}
 
 /**
  * A {@link DataPlane} over `backend`, which it owns from now on (its
  * `close` closes the backend). Stale staging is not cleaned here; the
  * composition root calls the backend's `removeStaleStaging` before serving.
+ * @throws RegistryError `CONFIG_INVALID` for options out of range.
  */
-export function createDataPlane(backend: StorageBackend): DataPlane {
-  return new InProcessDataPlane(backend);
+export function createDataPlane(backend: StorageBackend, options: DataPlaneOptions = {}): DataPlane {
+  const cacheEntries = options.uploadDigestCacheEntries ?? DEFAULT_UPLOAD_DIGEST_CACHE_ENTRIES;
+  if (!Number.isSafeInteger(cacheEntries) || cacheEntries < 0) {
+    throw new RegistryError('CONFIG_INVALID', `uploadDigestCacheEntries must be a non-negative integer, got ${String(cacheEntries)}`);
+  }
+  return new InProcessDataPlane(backend, new UploadSessions(backend, cacheEntries));
 }
 
 class InProcessDataPlane implements DataPlane {
-  constructor(private readonly backend: StorageBackend) {}
+  constructor(
+    private readonly backend: StorageBackend,
+    private readonly uploads: UploadSessions,
+  ) {}
 
   get backendId(): string {
     return this.backend.id;
@@ -37,17 +59,8 @@ class InProcessDataPlane implements DataPlane {
       }
       const mismatch = expectationMismatch(expected, actual);
       if (mismatch) throw mismatch;
-      const contentAddress = `${PRIMARY_ALGORITHM}:${actual.blake3}`;
-      const { key, created } = await this.backend.put(staged, contentAddress);
-      return {
-        contentAddress,
-        digestSha256: `sha256:${actual.sha256}`,
-        size: actual.size,
-        backend: this.backend.id,
-        objectKey: key,
-        retrievalTier: 'hot',
-        created,
-      };
+      const outcome = await this.backend.put(staged, primaryAddressOf(actual));
+      return receiptFor(this.backend.id, actual, outcome);
     } finally {
       // A no-op once put has consumed the handle. A failed discard only
       // leaves a leftover for the next startup; it must not hide the error
@@ -100,6 +113,34 @@ class InProcessDataPlane implements DataPlane {
     return this.backend.list();
   }
 
+  async startUpload(id: string): Promise<void> {
+    return this.uploads.start(id);
+  }
+
+  async appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number> {
+    return this.uploads.append(id, offset, source, signal);
+  }
+
+  async uploadSize(id: string): Promise<number | null> {
+    return this.uploads.size(id);
+  }
+
+  async readUpload(id: string): Promise<Readable> {
+    return this.uploads.read(id);
+  }
+
+  async completeUpload(id: string, expect?: IngestExpectation): Promise<IngestReceipt> {
+    return this.uploads.complete(id, expect);
+  }
+
+  async cancelUpload(id: string): Promise<boolean> {
+    return this.uploads.cancel(id);
+  }
+
+  listUploads(): AsyncIterable<UploadInfo> {
+    return this.uploads.list();
+  }
+
   async backendHealth(): Promise<BackendHealth> {
     try {
       return await this.backend.health();
@@ -110,23 +151,8 @@ class InProcessDataPlane implements DataPlane {
   }
 
   async close(): Promise<void> {
+    this.uploads.clear();
     await this.backend.close();
-  }
-}
-
-/**
- * Feeds each chunk to `hasher` on its way to the backend, and stops a source
- * as soon as it overruns the size the producer promised, so an oversized
- * upload costs no more disk than the promise.
- */
-async function* hashing(source: AsyncIterable<Uint8Array>, hasher: DualDigestHasher, limit: number | undefined): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    if (!(chunk instanceof Uint8Array)) throw new TypeError('ingest sources must yield Uint8Array chunks');
-    // The native BLAKE3 binding crashes the process on views of shared memory.
-    const bytes = chunk.buffer instanceof SharedArrayBuffer ? new Uint8Array(chunk) : chunk;
-    hasher.update(bytes);
-    if (limit !== undefined && hasher.size > limit) throw sizeOverrun(limit, hasher.size);
-    yield bytes;
   }
 }
 

@@ -11,7 +11,9 @@ export type {
   IngestReceipt,
   ObjectStat,
   ServedObject,
+  UploadInfo,
   VerifyExpectation,
   VerifyResult,
 } from './data-plane.js';
-export { createDataPlane } from './in-process.js';
+export { createDataPlane, type DataPlaneOptions } from './in-process.js';
+export { DEFAULT_UPLOAD_DIGEST_CACHE_ENTRIES } from './uploads.js';

@@ -101,10 +101,14 @@ function migrationConfig(db: Database): Knex.MigratorConfig {
 }
 
 /**
- * Runs `work` in one write transaction. On SQLite the write lock is taken
- * first, so a second process waits on busy_timeout instead of failing with
- * SQLITE_BUSY when its snapshot goes stale mid-transaction. Callbacks
- * registered with `afterCommit` run once the transaction has committed.
+ * Runs `work` in one write transaction that first takes the event sequence
+ * counter's lock, so write transactions run one at a time and see each
+ * other's commits: a use case's reads and the events it records are atomic
+ * (no check-then-act race), and on SQLite a second process waits on
+ * busy_timeout instead of failing with SQLITE_BUSY on a stale snapshot.
+ * Appends serialise on that row anyway (docs/adr/0009), so taking it early
+ * costs only the length of the reads. Callbacks registered with
+ * `afterCommit` run once the transaction has committed.
  */
 export async function withTransaction<T>(
   db: Database,
@@ -113,6 +117,7 @@ export async function withTransaction<T>(
   const callbacks: Array<() => void> = [];
   const result = await db.knex.transaction(async (trx) => {
     if (db.client === 'sqlite') await trx.raw('UPDATE event_sequence SET last_sequence = last_sequence WHERE id = 1');
+    else await trx.raw('SELECT last_sequence FROM event_sequence WHERE id = 1 FOR UPDATE');
     return work(trx, (callback) => callbacks.push(callback));
   });
   for (const callback of callbacks) callback();

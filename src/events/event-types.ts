@@ -15,6 +15,12 @@ export const EVENT_TYPES = {
   'v1.retention.default_applied': 'retention',
   'v1.file.ingested': 'file',
   'v1.package.finalized': 'package',
+  'v1.oci.blob.linked': 'oci',
+  'v1.oci.blob.unlinked': 'oci',
+  'v1.oci.manifest.put': 'oci',
+  'v1.oci.manifest.deleted': 'oci',
+  'v1.oci.tag.set': 'oci',
+  'v1.oci.tag.deleted': 'oci',
 } as const satisfies Record<string, SubjectKind>;
 
 /** A known event type slug. */

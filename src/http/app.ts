@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Registry } from '../registry/index.js';
 import { VERSION } from '../version.js';
 import { notFoundHandler, problemHandler } from './problem.js';
+import { createOciRouter } from './oci/router.js';
 
 /** Builds the HTTP application over a registry. */
 export function createHttpApp(registry: Registry, logger: Logger): Express {
@@ -23,6 +24,8 @@ export function createHttpApp(registry: Registry, logger: Logger): Express {
     const report = await registry.health();
     response.status(report.status === 'ok' ? 200 : 503).json(report);
   });
+
+  app.use('/v2', createOciRouter(registry, logger));
 
   app.use(notFoundHandler);
   app.use(problemHandler(logger));

@@ -4,7 +4,7 @@
  * directly (not on the `blake3` meta-package) because that package silently
  * falls back to a WASM build four times slower when the addon fails to
  * compile; importing the addon itself makes such a machine fail loudly at
- * start instead. See docs/adr/0007.
+ * start instead. See docs/adr/0008.
  */
 import { createRequire } from 'node:module';
 

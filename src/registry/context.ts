@@ -15,7 +15,22 @@ export interface RegistryContext {
   readonly dataPlane: DataPlane;
   /** Retention class → duration in seconds (null = never). */
   readonly retentionDurations: Readonly<Record<string, number | null>>;
+  /** Limits of the OCI Distribution API. */
+  readonly oci: OciLimits;
 }
+
+/** Limits of the OCI Distribution API. */
+export interface OciLimits {
+  /** Largest manifest accepted, in bytes (413 above). */
+  readonly manifestMaxBytes: number;
+  /** Seconds an upload session may sit idle before it is purged. */
+  readonly uploadTtlSeconds: number;
+  /** Largest `n` accepted on tag and catalog listings. */
+  readonly pageMax: number;
+}
+
+/** Defaults of {@link OciLimits}. */
+export const DEFAULT_OCI_LIMITS: OciLimits = { manifestMaxBytes: 4 * 1024 * 1024, uploadTtlSeconds: 24 * 3600, pageMax: 10_000 };
 
 /** Who is acting. CLI commands act as `local:<user>`; HTTP as the authenticated principal. */
 export type Actor = string;

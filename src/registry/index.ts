@@ -8,3 +8,7 @@ export * from './finalize.js';
 export * from './events.js';
 export * from './maintenance.js';
 export * from './registry.js';
+export * from './oci/blobs.js';
+export * from './oci/uploads.js';
+export * from './oci/manifests.js';
+export * from './oci/listing.js';

@@ -11,6 +11,10 @@ import { getFile, ingestFile, listFiles, openFile, type IngestFileInput } from '
 import { finalizePackage, getManifestBytes } from './finalize.js';
 import { health, replay, verify } from './maintenance.js';
 import { createPackage, getPackage, type CreatePackageInput } from './packages.js';
+import { deleteBlob, mountBlob, openBlob, pushBlob, statBlob } from './oci/blobs.js';
+import { appendUpload, cancelUpload, completeUpload, purgeExpiredUploads, startUpload, uploadStatus, type ChunkRange } from './oci/uploads.js';
+import { deleteManifest, openManifest, putManifest, statManifest } from './oci/manifests.js';
+import { listReferrers, listRepositories, listTags } from './oci/listing.js';
 
 /** All use cases of one registry instance. */
 export class Registry {
@@ -31,4 +35,32 @@ export class Registry {
   health() { return health(this.context); }
   verify(options: { objects?: boolean; onProgress?: (stage: string, progress: ReplayProgress) => void } = {}) { return verify(this.context, options); }
   replay(onProgress?: (progress: ReplayProgress) => void) { return replay(this.context, onProgress); }
+
+  // OCI Distribution
+  statBlob(repository: string, digest: string) { return statBlob(this.context, repository, digest); }
+  openBlob(repository: string, digest: string, range?: ByteRange) { return openBlob(this.context, repository, digest, range); }
+  pushBlob(repository: string, digest: string, source: AsyncIterable<Uint8Array>, actor: Actor, contentLength?: number) {
+    return pushBlob(this.context, repository, digest, source, actor, contentLength);
+  }
+  mountBlob(repository: string, digest: string, from: string | undefined, actor: Actor) { return mountBlob(this.context, repository, digest, from, actor); }
+  deleteBlob(repository: string, digest: string, actor: Actor) { return deleteBlob(this.context, repository, digest, actor); }
+  startUpload(repository: string, actor: Actor) { return startUpload(this.context, repository, actor); }
+  uploadStatus(repository: string, id: string) { return uploadStatus(this.context, repository, id); }
+  appendUpload(repository: string, id: string, source: AsyncIterable<Uint8Array>, chunk: { range?: ChunkRange; contentLength?: number } = {}) {
+    return appendUpload(this.context, repository, id, source, chunk);
+  }
+  completeUpload(repository: string, id: string, digest: string, finalChunk: { source: AsyncIterable<Uint8Array>; range?: ChunkRange; contentLength?: number } | null, actor: Actor) {
+    return completeUpload(this.context, repository, id, digest, finalChunk, actor);
+  }
+  cancelUpload(repository: string, id: string) { return cancelUpload(this.context, repository, id); }
+  purgeExpiredUploads(now?: Date) { return purgeExpiredUploads(this.context, now); }
+  putManifest(repository: string, reference: string, bytes: Uint8Array, contentType: string | undefined, extraTags: readonly string[], actor: Actor) {
+    return putManifest(this.context, repository, reference, bytes, contentType, extraTags, actor);
+  }
+  statManifest(repository: string, reference: string) { return statManifest(this.context, repository, reference); }
+  openManifest(repository: string, reference: string) { return openManifest(this.context, repository, reference); }
+  deleteManifest(repository: string, reference: string, actor: Actor) { return deleteManifest(this.context, repository, reference, actor); }
+  listTags(repository: string, n: number | undefined, last: string | undefined) { return listTags(this.context, repository, n, last); }
+  listRepositories(n: number | undefined, last: string | undefined) { return listRepositories(this.context, n, last); }
+  listReferrers(repository: string, digest: string, artifactType?: string) { return listReferrers(this.context, repository, digest, artifactType); }
 }

@@ -80,6 +80,16 @@ export interface ObjectRead {
   range: ByteRange | null;
 }
 
+/** One staged upload, as {@link StorageBackend.listUploads} reports it. */
+export interface UploadInfo {
+  /** The upload id (a lowercase UUID). */
+  id: string;
+  /** Bytes staged so far. */
+  size: number;
+  /** When bytes were last appended (or the upload was created): what a purge of abandoned uploads goes by. */
+  modifiedAt: Date;
+}
+
 /**
  * A place that stores immutable objects under their primary (`blake3:`)
  * content address.
@@ -90,8 +100,19 @@ export interface ObjectRead {
  * that address already exists). Backends do not hash: the caller vouches that
  * the staged bytes match the address.
  *
+ * Bytes that arrive in several requests, possibly to several processes
+ * (OCI chunked uploads, resumable native uploads), go through *staged
+ * uploads* instead: {@link createUpload}, {@link appendUpload} as often as
+ * needed, then {@link publishUpload} or {@link deleteUpload}. An upload is
+ * named by a caller-chosen id and kept in the store itself, so every process
+ * sharing the store can continue it; the session bookkeeping (who owns it,
+ * when it expires) is the caller's, in the database.
+ *
  * Every method that takes an address refuses anything that is not a valid
- * `blake3:<64 lowercase hex>` address with `CONTENT_ADDRESS_INVALID`.
+ * `blake3:<64 lowercase hex>` address with `CONTENT_ADDRESS_INVALID`; every
+ * method that takes an upload id refuses anything but a lowercase UUID
+ * (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits `0-9a-f`) with
+ * `UPLOAD_ID_INVALID`, before touching storage.
  * Failures of the underlying store surface as `STORAGE_FAILURE`.
  */
 export interface StorageBackend {
@@ -148,6 +169,74 @@ export interface StorageBackend {
    */
   list(): AsyncIterable<string>;
 
+  /**
+   * Creates an empty staged upload named `id`. Durable when the promise
+   * resolves. Creating is not idempotent, so that two sessions can never
+   * share bytes by accident: an existing id is refused.
+   * @throws RegistryError `UPLOAD_EXISTS` when an upload with this id exists.
+   */
+  createUpload(id: string): Promise<void>;
+
+  /**
+   * Appends all of `source` to upload `id` and resolves with its new size.
+   * `offset` must equal the upload's current size: a chunk that would leave
+   * a gap or overwrite staged bytes is refused before `source` is read, so
+   * bytes already staged are never changed.
+   *
+   * When the promise resolves, the appended bytes are durable. When `source`
+   * throws or `signal` aborts midway, the bytes that reached the store stay
+   * staged — a prefix of what `source` yielded, possibly all of it, possibly
+   * none — and the promise rejects with the source's own error or the abort
+   * error; the caller resumes from {@link uploadSize}. (The local backend
+   * keeps everything a failing source yielded before its failure; a backend
+   * that buffers parts may keep less.) A store failure rejects with
+   * `STORAGE_FAILURE`, with the same guarantee.
+   *
+   * Appends to one id are serialised within a process, in call order (a
+   * second append waits for the first, then sees the offset the first
+   * left), and so are {@link publishUpload} and {@link deleteUpload} of that
+   * id. Concurrent appends to one upload from two processes are not
+   * supported: OCI clients send chunks in order, one at a time.
+   * @throws RegistryError `UPLOAD_OFFSET_MISMATCH` (416) when `offset` is not
+   *   the current size, with that size in `extra.size`; `UPLOAD_NOT_FOUND`;
+   *   `FIELD_INVALID` when `offset` is not a non-negative safe integer.
+   */
+  appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number>;
+
+  /** Bytes staged so far under `id`, or null when there is no such upload. */
+  uploadSize(id: string): Promise<number | null>;
+
+  /**
+   * The bytes staged under `id` when the call was made (bytes appended
+   * afterwards are not included), for re-hashing or re-reading. The caller
+   * must consume or destroy the stream.
+   * @throws RegistryError `UPLOAD_NOT_FOUND`.
+   */
+  readUpload(id: string): Promise<Readable>;
+
+  /**
+   * Publishes the staged bytes of `id` under `address` with the semantics of
+   * {@link put} — atomic, and a no-op (`created: false`) when an object
+   * already exists there — then removes the upload. Like `put`, it does not
+   * hash: the caller vouches that the bytes match `address`, so it must not
+   * append to the upload between hashing and publishing. A failure before
+   * the object is published leaves the upload as it was, so the call can be
+   * retried; one after leaves the object published, and a retry reports
+   * `created: false`.
+   * @throws RegistryError `UPLOAD_NOT_FOUND`; `CONTENT_ADDRESS_INVALID`.
+   */
+  publishUpload(id: string, address: string): Promise<PutOutcome>;
+
+  /** Removes upload `id` and its bytes. True when it existed, false otherwise. */
+  deleteUpload(id: string): Promise<boolean>;
+
+  /**
+   * Every staged upload with its size and last modification, in no
+   * particular order, so abandoned sessions can be purged. Uploads created
+   * or removed during the walk may or may not appear.
+   */
+  listUploads(): AsyncIterable<UploadInfo>;
+
   /** Reports whether the backend can serve, with capacity figures when known. Never throws. */
   health(): Promise<BackendHealth>;
 
@@ -156,7 +245,8 @@ export interface StorageBackend {
    * staged handles) and returns how many it removed. Backends spare what they
    * can tell belongs to another live writer (the local backend: files named
    * after a running pid), but not this process's own, so call it at startup,
-   * before this process writes.
+   * before this process writes. Staged uploads are not staging leftovers
+   * (other processes may continue them): this never touches them.
    */
   removeStaleStaging(): Promise<number>;
 

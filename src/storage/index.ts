@@ -7,3 +7,5 @@ export * from './backend.js';
 export { createBackend, backendKinds, type BackendSettings, type BackendKind, type LocalBackendSettings } from './factory.js';
 export { objectKeyFor, addressForObjectKey } from './object-key.js';
 export { resolveRange } from './range.js';
+export { isUploadId, checkUploadId } from './upload-id.js';
+export { KeyedMutex } from './keyed-mutex.js';

@@ -5,7 +5,7 @@
  * result with the live tables, without touching them.
  */
 import { RegistryError } from '../errors/index.js';
-import { VIEW_TABLE_ORDER, primaryKeyOf, type ViewApplier, type ViewChange, type ViewRow, type ViewTable } from './view-changes.js';
+import { VIEW_TABLE_ORDER, primaryKeyOf, rowMatches, type ViewApplier, type ViewChange, type ViewRow, type ViewTable } from './view-changes.js';
 
 /** In-memory view tables keyed by primary key. */
 export class MemoryApplier implements ViewApplier {
@@ -14,6 +14,15 @@ export class MemoryApplier implements ViewApplier {
   async apply(changes: readonly ViewChange[]): Promise<void> {
     for (const change of changes) {
       const table = this.tables.get(change.table)!;
+      if (change.op === 'delete') {
+        for (const [key, row] of table) if (rowMatches(row, change.where)) table.delete(key);
+        continue;
+      }
+      if (change.op === 'upsert') {
+        const key = primaryKeyOf(change.table, change.row);
+        table.set(key, { ...table.get(key), ...change.row });
+        continue;
+      }
       if (change.op === 'update') {
         const key = primaryKeyOf(change.table, change.key);
         const row = table.get(key);

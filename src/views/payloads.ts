@@ -25,6 +25,13 @@ export interface RetentionDefaultAppliedPayload {
   expires_at: string | null;
 }
 
+/** Where an object's bytes were stored, as recorded by the event that stored them. */
+export interface StoragePayload {
+  backend_id: string;
+  object_key: string;
+  retrieval_tier: string;
+}
+
 /** `v1.file.ingested` */
 export interface FileIngestedPayload {
   file_id: string;
@@ -34,7 +41,67 @@ export interface FileIngestedPayload {
   size: number;
   content_address: string;
   digest_sha256: string;
-  storage: { backend_id: string; object_key: string; retrieval_tier: string };
+  storage: StoragePayload;
+}
+
+/** `v1.oci.blob.linked`: a blob becomes part of a repository. */
+export interface OciBlobLinkedPayload {
+  repository: string;
+  /** The OCI digest the repository knows it by (`sha256:` or `sha512:`). */
+  digest: string;
+  content_address: string;
+  digest_sha256: string;
+  size: number;
+  storage: StoragePayload;
+}
+
+/** `v1.oci.blob.unlinked` */
+export interface OciBlobUnlinkedPayload {
+  repository: string;
+  digest: string;
+}
+
+/** One descriptor a manifest points at. */
+export interface OciReferencePayload {
+  kind: 'config' | 'layer' | 'manifest' | 'subject';
+  digest: string;
+}
+
+/** `v1.oci.manifest.put`: the exact manifest bytes are stored as an object. */
+export interface OciManifestPutPayload {
+  repository: string;
+  digest: string;
+  content_address: string;
+  digest_sha256: string;
+  size: number;
+  media_type: string;
+  artifact_type: string | null;
+  subject_digest: string | null;
+  annotations: { [key: string]: string } | null;
+  references: OciReferencePayload[];
+  storage: StoragePayload;
+}
+
+/** `v1.oci.manifest.deleted`: the manifest and every tag that pointed at it. */
+export interface OciManifestDeletedPayload {
+  repository: string;
+  digest: string;
+  tags: string[];
+}
+
+/** `v1.oci.tag.set` */
+export interface OciTagSetPayload {
+  repository: string;
+  tag: string;
+  digest: string;
+  previous_digest: string | null;
+}
+
+/** `v1.oci.tag.deleted` */
+export interface OciTagDeletedPayload {
+  repository: string;
+  tag: string;
+  digest: string;
 }
 
 /** Decodes a payload and checks that the named fields exist with the right JS types. */

@@ -7,12 +7,20 @@
 import type { StoredEvent, EventType } from '../events/index.js';
 import { toJcs } from '../manifest/index.js';
 import { RegistryError } from '../errors/index.js';
-import { decodePayload, type FileIngestedPayload, type PackageCreatedPayload, type RetentionDefaultAppliedPayload } from './payloads.js';
+import {
+  decodePayload,
+  type FileIngestedPayload,
+  type PackageCreatedPayload,
+  type RetentionDefaultAppliedPayload,
+} from './payloads.js';
+import { ociProjectors } from './oci-projectors.js';
+import { storedObject } from './stored-object.js';
 import type { ViewChange } from './view-changes.js';
 
 type Projector = (event: StoredEvent) => ViewChange[];
 
 const projectors: Record<EventType, Projector> = {
+  ...ociProjectors,
   'v1.package.created': (event): ViewChange[] => {
     const p = decodePayload<PackageCreatedPayload>(event.payload, {
       package_id: 'string', name: 'string', producer: 'string', subject: 'string?', retention_class: 'string', metadata: 'object',
@@ -65,29 +73,7 @@ const projectors: Record<EventType, Projector> = {
       content_address: 'string', digest_sha256: 'string', storage: 'object',
     });
     return [
-      {
-        op: 'insertIfAbsent',
-        table: 'objects',
-        row: {
-          content_address: p.content_address,
-          digest_sha256: p.digest_sha256,
-          size: p.size,
-          created_at: event.createdAt,
-          first_event_sequence: event.sequence,
-        },
-      },
-      {
-        op: 'insertIfAbsent',
-        table: 'storage_locations',
-        row: {
-          content_address: p.content_address,
-          backend_id: p.storage.backend_id,
-          object_key: p.storage.object_key,
-          retrieval_tier: p.storage.retrieval_tier,
-          restore_status: 'none',
-          created_at: event.createdAt,
-        },
-      },
+      ...storedObject(event, p),
       {
         op: 'insert',
         table: 'artifact_files',

@@ -32,7 +32,6 @@ const PAGE = 5_000;
 export async function replayViews(db: Database, options: { onProgress?: (progress: ReplayProgress) => void } = {}): Promise<ReplayResult> {
   const started = process.hrtime.bigint();
   return withTransaction(db, async (trx) => {
-    if (db.client === 'postgres') await trx.raw('SELECT last_sequence FROM event_sequence WHERE id = 1 FOR UPDATE');
     for (const table of [...VIEW_TABLE_ORDER].reverse()) await trx(table).delete();
     const applier = new BatchSqlApplier(trx);
     const { events, lastSequence } = await forEachEvent(trx, async (event) => applier.apply(project(event)), options.onProgress);

@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { RegistryError } from '../errors/index.js';
-import { VIEW_TABLES, VIEW_TABLE_ORDER, primaryKeyOf, type ViewApplier, type ViewChange, type ViewRow, type ViewTable } from './view-changes.js';
+import { VIEW_TABLES, VIEW_TABLE_ORDER, isPrimaryKeyFilter, primaryKeyOf, type ViewApplier, type ViewChange, type ViewRow, type ViewTable } from './view-changes.js';
 
 /** Applies each change immediately with one statement (the live write path). */
 export class ImmediateSqlApplier implements ViewApplier {
@@ -28,6 +28,12 @@ export class ImmediateSqlApplier implements ViewApplier {
           }
           break;
         }
+        case 'upsert':
+          await this.trx(change.table).insert(change.row).onConflict([...VIEW_TABLES[change.table]]).merge();
+          break;
+        case 'delete':
+          await this.trx(change.table).where(change.where).delete();
+          break;
       }
     }
   }
@@ -51,6 +57,23 @@ export class BatchSqlApplier implements ViewApplier {
   async apply(changes: readonly ViewChange[]): Promise<void> {
     for (const change of changes) {
       const table = change.table;
+      if (change.op === 'upsert' || change.op === 'delete') {
+        // Rare in a log (OCI tags and deletions): resolve against the buffer
+        // when the row is still only there, otherwise write the buffer out
+        // and run the change as-is, which keeps statement order exact.
+        const keyRow = change.op === 'upsert' ? change.row : change.where;
+        const pending = this.inserts.get(table);
+        const key = isPrimaryKeyFilter(table, keyRow) || change.op === 'upsert' ? primaryKeyOf(table, keyRow) : undefined;
+        const buffered = key === undefined ? undefined : pending?.get(key);
+        if (buffered && !buffered.ifAbsent && !this.updates.get(table)?.has(key!)) {
+          if (change.op === 'upsert') Object.assign(buffered.row, change.row);
+          else pending!.delete(key!);
+          continue;
+        }
+        await this.flush();
+        await new ImmediateSqlApplier(this.trx).apply([change]);
+        continue;
+      }
       if (change.op === 'update') {
         const key = primaryKeyOf(table, change.key);
         const pendingInsert = this.inserts.get(table)?.get(key);

@@ -34,6 +34,9 @@ export async function verifyViews(db: Database, options: { onProgress?: (progres
   let events = 0;
   // Read the log and the views from one snapshot so a concurrent append
   // cannot show up on one side only.
+  // SQLite's read transaction holds one WAL snapshot from its first read;
+  // PostgreSQL needs REPEATABLE READ for that.
+  const config = db.client === 'postgres' ? { isolationLevel: 'repeatable read' as const, readOnly: true } : undefined;
   return db.knex.transaction(async (trx) => {
     try {
       events = (await replayInto(trx, memory, options.onProgress)).events;
@@ -67,7 +70,7 @@ export async function verifyViews(db: Database, options: { onProgress?: (progres
       }
     }
     return { ok: differences.length === 0, events, rowsCompared, differences: differences.slice(0, maxDifferences) };
-  });
+  }, config);
 }
 
 // SQLite returns booleans as 0/1 and PostgreSQL as true/false; compare them as numbers.

@@ -20,7 +20,11 @@ export type ViewChange =
   /** Insert a row unless one with the same primary key exists. */
   | { readonly op: 'insertIfAbsent'; readonly table: ViewTable; readonly row: ViewRow }
   /** Set columns (absolute values, never increments) on the row with this primary key. */
-  | { readonly op: 'update'; readonly table: ViewTable; readonly key: ViewRow; readonly set: ViewRow };
+  | { readonly op: 'update'; readonly table: ViewTable; readonly key: ViewRow; readonly set: ViewRow }
+  /** Insert the row, or replace every given column of the row with the same primary key. */
+  | { readonly op: 'upsert'; readonly table: ViewTable; readonly row: ViewRow }
+  /** Delete every row whose columns equal `where` (any subset of columns; zero rows is fine). */
+  | { readonly op: 'delete'; readonly table: ViewTable; readonly where: ViewRow };
 
 /**
  * Every view table with its primary key, in dependency order: a table's
@@ -33,6 +37,11 @@ export const VIEW_TABLES = {
   artifact_packages: ['id'],
   artifact_files: ['id'],
   retention_state: ['package_id'],
+  oci_repositories: ['name'],
+  oci_blob_links: ['repository', 'digest'],
+  oci_manifests: ['repository', 'digest'],
+  oci_manifest_references: ['repository', 'manifest_digest', 'position'],
+  oci_tags: ['repository', 'tag'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** A view table name. */
@@ -44,6 +53,18 @@ export const VIEW_TABLE_ORDER = Object.keys(VIEW_TABLES) as ViewTable[];
 /** The primary-key string of `row` in `table` (used to merge and compare rows). */
 export function primaryKeyOf(table: ViewTable, row: ViewRow): string {
   return VIEW_TABLES[table].map((column) => String(row[column])).join('\u0000');
+}
+
+/** True when `where` names exactly the primary-key columns of `table`. */
+export function isPrimaryKeyFilter(table: ViewTable, where: ViewRow): boolean {
+  const columns = Object.keys(where);
+  const key: readonly string[] = VIEW_TABLES[table];
+  return columns.length === key.length && key.every((column) => Object.hasOwn(where, column));
+}
+
+/** True when `row` has every column value of `where`. */
+export function rowMatches(row: ViewRow, where: ViewRow): boolean {
+  return Object.entries(where).every(([column, value]) => row[column] === value);
 }
 
 /** Carries out view changes somewhere (a database transaction, a batch, memory). */

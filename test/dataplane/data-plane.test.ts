@@ -309,6 +309,7 @@ describe('data plane (in-process, local backend)', function () {
 });
 
 describe('data plane over a misbehaving backend', function () {
+  /** A backend whose every method throws unless overridden. */
   function stubBackend(overrides: Partial<StorageBackend>): StorageBackend & { closed: number } {
     const unused = async (): Promise<never> => {
       throw new Error('not used by this test');
@@ -324,6 +325,13 @@ describe('data plane over a misbehaving backend', function () {
       head: unused,
       delete: unused,
       list: async function* () {},
+      createUpload: unused,
+      appendUpload: unused,
+      uploadSize: unused,
+      readUpload: unused,
+      publishUpload: unused,
+      deleteUpload: unused,
+      listUploads: async function* () {},
       health: unused,
       removeStaleStaging: unused,
       async close() {

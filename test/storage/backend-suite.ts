@@ -1,18 +1,25 @@
 /**
  * The storage backend contract as a test suite. Every backend runs it
  * unchanged: `runBackendSuite('s3', openS3ForTests)`. The factory is called
- * once per test and must hand back an empty backend.
+ * once per test and must hand back an empty backend. The staged-upload part
+ * of the contract lives in `upload-suite.ts` and runs from here.
  */
 import { strict as assert } from 'node:assert';
 import type { ByteRange, StorageBackend } from '../../src/storage/index.js';
 import { DualDigestHasher, EMPTY_DIGESTS, dualDigestOfStream } from '../../src/identity/index.js';
 import { addressOf, chunked, collect, failingAfter, patternBytes, rejectsWithCode, throwsWithCode, toArray } from './support.js';
+import { describeUploadContract } from './upload-suite.js';
 
 /** What a backend factory hands the suite. */
 export interface BackendUnderTest {
   backend: StorageBackend;
   /** Removes everything the backend stored (temp dirs, buckets prefixes). */
   cleanup(): Promise<void>;
+  /**
+   * Opens another instance over the same storage, as a second process would
+   * (the suite closes it). Used to prove uploads continue across replicas.
+   */
+  openAnother(): Promise<StorageBackend>;
 }
 
 const EMPTY_ADDRESS = `blake3:${EMPTY_DIGESTS.blake3}`;
@@ -41,11 +48,13 @@ export const MALFORMED_ADDRESSES: readonly string[] = [
  */
 export function runBackendSuite(name: string, factory: () => Promise<BackendUnderTest>): void {
   describe(`storage backend contract: ${name}`, function () {
+    let subject: BackendUnderTest;
     let backend: StorageBackend;
     let cleanup: () => Promise<void>;
 
     beforeEach(async function () {
-      ({ backend, cleanup } = await factory());
+      subject = await factory();
+      ({ backend, cleanup } = subject);
     });
 
     afterEach(async function () {
@@ -359,6 +368,8 @@ export function runBackendSuite(name: string, factory: () => Promise<BackendUnde
         for (const [i, bytes] of inputs.entries()) assert.deepEqual(await read(results[i]!.address), bytes);
       });
     });
+
+    describeUploadContract(() => subject);
 
     describe('health', function () {
       it('reports ok with its id and consistent capacity figures', async function () {

@@ -1,12 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, open, readFile, readdir, realpath, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { openLocalBackend, STAGING_DIRECTORY, type LocalBackend, type PublishMode } from '../../src/storage/backends/local/index.js';
+import { openLocalBackend, STAGING_DIRECTORY, UPLOADS_DIRECTORY, type LocalBackend, type PublishMode } from '../../src/storage/backends/local/index.js';
 import { confinedPath } from '../../src/storage/backends/local/paths.js';
 import { createBackend } from '../../src/storage/index.js';
 import { runBackendSuite, MALFORMED_ADDRESSES } from './backend-suite.js';
-import { addressOf, chunked, patternBytes, rejectsWithCode, throwsWithCode, toArray } from './support.js';
+import { addressOf, chunked, failingAfter, patternBytes, rejectsWithCode, throwsWithCode, toArray } from './support.js';
+import { MALFORMED_UPLOAD_IDS } from './upload-suite.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), 'artifactstore-local-'));
@@ -15,8 +17,13 @@ async function tempDir(): Promise<string> {
 function localFactory(publish: PublishMode | 'auto') {
   return async () => {
     const dir = await tempDir();
-    const backend = await openLocalBackend({ root: path.join(dir, 'storage'), publish });
-    return { backend, cleanup: () => rm(dir, { recursive: true, force: true }) };
+    const root = path.join(dir, 'storage');
+    const backend = await openLocalBackend({ root, publish });
+    return {
+      backend,
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+      openAnother: () => openLocalBackend({ root, publish }),
+    };
   };
 }
 
@@ -53,10 +60,11 @@ describe('local backend', function () {
   }
 
   describe('opening', function () {
-    it('creates the root and its staging directory, ids itself local by default', async function () {
+    it('creates the root and its staging and uploads directories, ids itself local by default', async function () {
       assert.equal(backend.id, 'local');
       assert.equal(backend.root, await realpath(path.join(dir, 'storage')));
       assert.ok((await stat(path.join(backend.root, STAGING_DIRECTORY))).isDirectory());
+      assert.ok((await stat(path.join(backend.root, UPLOADS_DIRECTORY))).isDirectory());
     });
 
     it('uses hard links on a filesystem that has them', function () {
@@ -158,6 +166,20 @@ describe('local backend', function () {
       assert.equal(confinedPath(root + path.sep, 'blake3/x'), path.join(root, 'blake3', 'x'));
     });
 
+    it('crafted upload ids never touch anything outside the uploads directory', async function () {
+      const victim = path.join(dir, 'victim');
+      await writeFile(victim, 'keep me');
+      const crafted = [...MALFORMED_UPLOAD_IDS, '../../victim', `../${path.basename(dir)}/victim`];
+      for (const id of crafted) {
+        await rejectsWithCode(backend.createUpload(id), 'UPLOAD_ID_INVALID');
+        await rejectsWithCode(backend.appendUpload(id, 7, chunked(patternBytes(5))), 'UPLOAD_ID_INVALID');
+        await rejectsWithCode(backend.deleteUpload(id), 'UPLOAD_ID_INVALID');
+        await rejectsWithCode(backend.publishUpload(id, addressOf(Buffer.from('keep me'))), 'UPLOAD_ID_INVALID');
+      }
+      assert.equal(await readFile(victim, 'utf8'), 'keep me');
+      assert.deepEqual(await filesUnder(backend.root), []);
+    });
+
     it('crafted addresses never touch anything outside the root', async function () {
       const outside = path.join(dir, 'outside');
       await mkdir(outside);
@@ -202,6 +224,100 @@ describe('local backend', function () {
       assert.equal(await backend.removeStaleStaging(), 0);
       const staged = await backend.stage(chunked(patternBytes(10)));
       assert.equal(staged.size, 10);
+    });
+  });
+
+  describe('staged uploads on disk', function () {
+    it('keeps an upload at <root>/.uploads/<id> with exactly its bytes, and nothing there once published', async function () {
+      const id = randomUUID();
+      const bytes = patternBytes(70_000, 90);
+      await backend.createUpload(id);
+      await backend.appendUpload(id, 0, chunked(bytes, [4096]));
+      const file = path.join(backend.root, UPLOADS_DIRECTORY, id);
+      assert.deepEqual(await readFile(file), bytes);
+      assert.deepEqual(await filesUnder(backend.root), [path.join(UPLOADS_DIRECTORY, id)]);
+      const address = addressOf(bytes);
+      await backend.publishUpload(id, address);
+      assert.deepEqual(await filesUnder(backend.root), [backend.keyFor(address)]);
+      assert.deepEqual(await readFile(path.join(backend.root, backend.keyFor(address))), bytes);
+    });
+
+    it('keeps every byte a failing source yielded before it failed', async function () {
+      const id = randomUUID();
+      const bytes = patternBytes(80_000, 91);
+      await backend.createUpload(id);
+      await backend.appendUpload(id, 0, chunked(bytes.subarray(0, 10)));
+      const boom = new Error('connection reset');
+      const sent = [bytes.subarray(10, 60_010), bytes.subarray(60_010, 60_020), bytes.subarray(60_020, 80_000)];
+      await assert.rejects(backend.appendUpload(id, 10, failingAfter(sent, boom)), (error) => error === boom);
+      assert.equal(await backend.uploadSize(id), 80_000);
+      assert.deepEqual(await readFile(path.join(backend.root, UPLOADS_DIRECTORY, id)), bytes);
+    });
+
+    it('fsyncs each append before acknowledging it', async function () {
+      const id = randomUUID();
+      await backend.createUpload(id);
+      // FileHandle is not exported; its prototype is reachable from any handle.
+      const probe = await open(path.join(backend.root, UPLOADS_DIRECTORY, id), 'r');
+      const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+      await probe.close();
+      const original = prototype.sync;
+      let syncs = 0;
+      prototype.sync = function (this: unknown) {
+        syncs++;
+        return original.call(this);
+      };
+      try {
+        await backend.appendUpload(id, 0, chunked(patternBytes(100_000), [10_000]));
+        assert.equal(syncs, 1, 'one fsync, after the last write');
+        await backend.appendUpload(id, 100_000, chunked(patternBytes(10)));
+        assert.equal(syncs, 2);
+      } finally {
+        prototype.sync = original;
+      }
+    });
+
+    it('recreates a missing uploads directory when an upload is created', async function () {
+      await rm(path.join(backend.root, UPLOADS_DIRECTORY), { recursive: true });
+      assert.deepEqual(await toArray(backend.listUploads()), []);
+      const id = randomUUID();
+      await backend.createUpload(id);
+      assert.equal(await backend.uploadSize(id), 0);
+    });
+
+    it('lists only files named like uploads', async function () {
+      const id = randomUUID();
+      await backend.createUpload(id);
+      const uploads = path.join(backend.root, UPLOADS_DIRECTORY);
+      await writeFile(path.join(uploads, 'README'), 'not an upload');
+      await writeFile(path.join(uploads, id.toUpperCase()), 'not an upload either');
+      await mkdir(path.join(uploads, randomUUID()));
+      assert.deepEqual(
+        (await toArray(backend.listUploads())).map((upload) => upload.id),
+        [id],
+      );
+    });
+
+    it('removeStaleStaging never touches .uploads, even files that look like dead writers', async function () {
+      const uploads = path.join(backend.root, UPLOADS_DIRECTORY);
+      const id = randomUUID();
+      await backend.createUpload(id);
+      await writeFile(path.join(uploads, '2147483646-dead.partial'), 'not ours to judge');
+      assert.equal(await backend.removeStaleStaging(), 0);
+      assert.deepEqual((await readdir(uploads)).sort(), [id, '2147483646-dead.partial'].sort());
+    });
+
+    it('publishing by hard link gives the object the upload file itself, without a copy', async function () {
+      const id = randomUUID();
+      const bytes = patternBytes(1000, 92);
+      await backend.createUpload(id);
+      await backend.appendUpload(id, 0, chunked(bytes));
+      const before = await stat(path.join(backend.root, UPLOADS_DIRECTORY, id));
+      const address = addressOf(bytes);
+      await backend.publishUpload(id, address);
+      const after = await stat(path.join(backend.root, backend.keyFor(address)));
+      assert.equal(after.ino, before.ino);
+      assert.equal(after.nlink, 1, 'the upload name is gone');
     });
   });
 

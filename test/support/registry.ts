@@ -13,6 +13,8 @@ import type { DatabaseTarget } from './databases.js';
 export interface TestRegistry extends RegistryInstance {
   readonly storageRoot: string;
   readonly workDir: string;
+  /** Open options another "process" needs to reach the same database (the PostgreSQL schema). */
+  readonly openOptions: { schema?: string };
   dispose(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export async function openTestRegistry(target: DatabaseTarget, overrides: Partia
     storage: { backend: 'local', localRoot: storageRoot },
     logLevel: 'silent',
     retentionDurations: { ...DEFAULT_RETENTION_DURATIONS },
+    oci: { manifestMaxBytes: 4 * 1024 * 1024, uploadTtlSeconds: 86_400 },
     ...overrides,
   };
   const instance = await openRegistry(settings, { ...options, cleanStaging: true });
@@ -34,6 +37,7 @@ export async function openTestRegistry(target: DatabaseTarget, overrides: Partia
     ...instance,
     storageRoot,
     workDir,
+    openOptions: options,
     dispose: async () => {
       await instance.close();
       await drop();

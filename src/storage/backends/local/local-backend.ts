@@ -1,14 +1,15 @@
 /**
  * @module storage/backends/local/local-backend
  * The local-disk backend. Objects live at `<root>/blake3/ab/cd/<hex>`; writes
- * are staged as temporary files in `<root>/.staging/` — on the same
- * filesystem, so publishing is a single atomic directory operation, never a
- * copy.
+ * are staged as temporary files in `<root>/.staging/`, and resumable uploads
+ * in `<root>/.uploads/<id>` — all on the same filesystem, so publishing is a
+ * single atomic directory operation, never a copy.
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, constants as fsConstants, link, mkdir, open, readdir, realpath, rename, rm, stat, statfs, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, constants as fsConstants, link, mkdir, open, readdir, realpath, rm, stat, statfs, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError, isRegistryError } from '../../../errors/index.js';
 import {
@@ -21,24 +22,19 @@ import {
   type PutOutcome,
   type StagedObject,
   type StorageBackend,
+  type UploadInfo,
 } from '../../backend.js';
 import { addressForObjectKey, objectKeyFor } from '../../object-key.js';
 import { resolveRange } from '../../range.js';
-import { ensureDirectoryDurably, fsyncDirectory } from './durable-fs.js';
+import { errorCode, isMissing, storageFailure } from './fs-errors.js';
 import { confinedPath } from './paths.js';
+import { publishFile, type PublishMode } from './publish.js';
+import { LocalUploads, UPLOADS_DIRECTORY } from './uploads.js';
+
+export type { PublishMode };
 
 /** Directory under the root that holds in-flight writes. */
 export const STAGING_DIRECTORY = '.staging';
-
-/**
- * How {@link LocalBackend.put} makes a staged file visible.
- * - `link`: hard-link it into place. Never replaces an existing object, so of
- *   several concurrent puts of one address exactly one reports `created`.
- * - `rename`: for filesystems without hard links. Checks for an existing
- *   object, then renames; concurrent puts of one address may all report
- *   `created` (the last rename wins, with identical bytes).
- */
-export type PublishMode = 'link' | 'rename';
 
 /** Options of {@link openLocalBackend}. */
 export interface LocalBackendOptions {
@@ -70,6 +66,7 @@ export async function openLocalBackend(options: LocalBackendOptions): Promise<Lo
     const root = await realpath(options.root);
     const stagingDir = path.join(root, STAGING_DIRECTORY);
     await mkdir(stagingDir, { recursive: true });
+    await mkdir(path.join(root, UPLOADS_DIRECTORY), { recursive: true });
     const requested = options.publish ?? 'auto';
     const publishMode = requested === 'auto' ? ((await supportsHardLinks(stagingDir)) ? 'link' : 'rename') : requested;
     return new LocalDiskBackend(options.id ?? 'local', root, stagingDir, publishMode);
@@ -81,13 +78,19 @@ export async function openLocalBackend(options: LocalBackendOptions): Promise<Lo
 class LocalDiskBackend implements LocalBackend {
   /** Staged handles still owned by this backend, to the temp file holding their bytes. */
   private readonly staged = new WeakMap<StagedObject, string>();
+  private readonly uploads: LocalUploads;
 
   constructor(
     readonly id: string,
     readonly root: string,
     private readonly stagingDir: string,
     readonly publishMode: PublishMode,
-  ) {}
+  ) {
+    this.uploads = new LocalUploads(root, path.join(root, UPLOADS_DIRECTORY), publishMode, (address) => {
+      const key = this.keyFor(address);
+      return { key, path: confinedPath(root, key) };
+    });
+  }
 
   keyFor(address: string): string {
     return objectKeyFor(address);
@@ -134,11 +137,7 @@ class LocalDiskBackend implements LocalBackend {
     const file = this.take(staged);
     try {
       const key = this.keyFor(address);
-      const target = confinedPath(this.root, key);
-      const dir = path.dirname(target);
-      await ensureDirectoryDurably(dir);
-      const created = this.publishMode === 'link' ? await linkUnlessExists(file, target) : await renameUnlessExists(file, target);
-      if (created) await fsyncDirectory(dir);
+      const created = await publishFile(file, confinedPath(this.root, key), this.publishMode);
       return { key, created };
     } catch (error) {
       throw storageFailure('publishing an object', error);
@@ -219,6 +218,34 @@ class LocalDiskBackend implements LocalBackend {
     }
   }
 
+  async createUpload(id: string): Promise<void> {
+    return this.uploads.create(id);
+  }
+
+  async appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number> {
+    return this.uploads.append(id, offset, source, signal);
+  }
+
+  async uploadSize(id: string): Promise<number | null> {
+    return this.uploads.size(id);
+  }
+
+  async readUpload(id: string): Promise<Readable> {
+    return this.uploads.read(id);
+  }
+
+  async publishUpload(id: string, address: string): Promise<PutOutcome> {
+    return this.uploads.publish(id, address);
+  }
+
+  async deleteUpload(id: string): Promise<boolean> {
+    return this.uploads.delete(id);
+  }
+
+  listUploads(): AsyncIterable<UploadInfo> {
+    return this.uploads.list();
+  }
+
   async health(): Promise<BackendHealth> {
     try {
       await access(this.root, fsConstants.W_OK);
@@ -231,6 +258,8 @@ class LocalDiskBackend implements LocalBackend {
   }
 
   async removeStaleStaging(): Promise<number> {
+    // Only `.staging`: uploads in `.uploads` belong to sessions that any
+    // process may continue, and are purged by their own (database-driven) rule.
     try {
       await mkdir(this.stagingDir, { recursive: true });
       let removed = 0;
@@ -278,28 +307,6 @@ class LocalDiskBackend implements LocalBackend {
   }
 }
 
-/** Publishes with a hard link, which fails rather than replace an existing object. */
-async function linkUnlessExists(file: string, target: string): Promise<boolean> {
-  try {
-    await link(file, target);
-    return true;
-  } catch (error) {
-    if (errorCode(error) === 'EEXIST') return false;
-    throw error;
-  }
-}
-
-async function renameUnlessExists(file: string, target: string): Promise<boolean> {
-  try {
-    await stat(target);
-    return false;
-  } catch (error) {
-    if (!isMissing(error)) throw error;
-  }
-  await rename(file, target);
-  return true;
-}
-
 /** Whether `dir`'s filesystem supports hard links (FAT, some network mounts do not). */
 async function supportsHardLinks(dir: string): Promise<boolean> {
   const probe = path.join(dir, `${randomUUID()}.probe`);
@@ -315,26 +322,6 @@ async function supportsHardLinks(dir: string): Promise<boolean> {
     await rm(probeLink, { force: true });
     await rm(probe, { force: true });
   }
-}
-
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'unknown error';
-}
-
-function isMissing(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-/**
- * Wraps a filesystem error as `STORAGE_FAILURE`. The detail names the errno
- * code but not the path, since details may reach clients; the original error
- * stays available as `cause`. Registry errors pass through unchanged.
- */
-function storageFailure(action: string, error: unknown): RegistryError {
-  if (isRegistryError(error)) return error;
-  return new RegistryError('STORAGE_FAILURE', `${action} failed (${errorCode(error)})`, undefined, { cause: error });
 }
 
 /**

@@ -1,0 +1,157 @@
+/**
+ * @module registry/oci/uploads
+ * OCI upload sessions. A session is operational state, not registry state:
+ * its row lives in `oci_upload_sessions` and its bytes in the backend's
+ * staged uploads, never in the event log (docs/adr/0013). Both are shared,
+ * so any process on the same database and storage can continue a session.
+ * Only completing a session changes registry state (a `v1.oci.blob.linked`).
+ */
+import { createHash } from 'node:crypto';
+import { RegistryError } from '../../errors/index.js';
+import { parseOciDigest } from '../../oci/index.js';
+import type { Actor, RegistryContext } from '../context.js';
+import { newId, isId } from '../ids.js';
+import { asOciIngestError, assertSha512, expectationFor, linkBlob, type BlobInfo } from './blobs.js';
+
+/** A session as the HTTP layer reports it. */
+export interface UploadStatus {
+  readonly id: string;
+  readonly repository: string;
+  /** Bytes received so far (the next chunk starts here). */
+  readonly offset: number;
+}
+
+/** Where a chunk claims to go (`Content-Range: <start>-<end>`, inclusive). */
+export interface ChunkRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Opens a new session for `repository`. */
+export async function startUpload(ctx: RegistryContext, repository: string, actor: Actor): Promise<UploadStatus> {
+  const id = newId();
+  const now = new Date();
+  await ctx.dataPlane.startUpload(id);
+  await ctx.db.knex('oci_upload_sessions').insert({
+    id,
+    repository,
+    created_by: actor,
+    created_at: now.toISOString(),
+    updated_at: now.toISOString(),
+    expires_at: expiry(ctx, now),
+  });
+  return { id, repository, offset: 0 };
+}
+
+/** The session's state. @throws BLOB_UPLOAD_UNKNOWN for unknown, expired or foreign sessions. */
+export async function uploadStatus(ctx: RegistryContext, repository: string, id: string): Promise<UploadStatus> {
+  const row = isId(id) ? await ctx.db.knex('oci_upload_sessions').where({ id }).first() : undefined;
+  if (!row || row.repository !== repository || row.expires_at < new Date().toISOString()) {
+    throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `no upload session ${JSON.stringify(id)} in ${repository}`);
+  }
+  const offset = await ctx.dataPlane.uploadSize(id);
+  if (offset === null) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload session ${id} has no staged bytes`);
+  return { id, repository, offset };
+}
+
+/**
+ * Appends a chunk. With a range, the chunk must start exactly at the
+ * session's offset (416 otherwise: out of order or repeated) and its length
+ * must match the range and `contentLength`.
+ */
+export async function appendUpload(
+  ctx: RegistryContext,
+  repository: string,
+  id: string,
+  source: AsyncIterable<Uint8Array>,
+  chunk: { range?: ChunkRange; contentLength?: number } = {},
+): Promise<UploadStatus> {
+  const status = await uploadStatus(ctx, repository, id);
+  const { range, contentLength } = chunk;
+  if (range) {
+    if (range.end < range.start) throw new RegistryError('BLOB_UPLOAD_INVALID', `Content-Range ${range.start}-${range.end} ends before it starts`);
+    if (range.start !== status.offset) {
+      throw new RegistryError('UPLOAD_OFFSET_MISMATCH', `chunk starts at ${range.start} but the upload has ${status.offset} bytes`, { size: status.offset });
+    }
+    if (contentLength !== undefined && contentLength !== range.end - range.start + 1) {
+      throw new RegistryError('SIZE_INVALID', `Content-Length ${contentLength} does not match Content-Range ${range.start}-${range.end}`);
+    }
+  }
+  const offset = await ctx.dataPlane.appendUpload(id, status.offset, source);
+  await touch(ctx, id);
+  const expected = range ? range.end + 1 : contentLength !== undefined ? status.offset + contentLength : offset;
+  if (offset !== expected) {
+    throw new RegistryError('SIZE_INVALID', `received ${offset - status.offset} bytes where the request announced ${expected - status.offset}; the upload now holds ${offset} bytes`, { size: offset });
+  }
+  return { id, repository, offset };
+}
+
+/**
+ * Completes a session: appends the optional final chunk, checks the whole
+ * upload against `digest` before anything becomes visible (the session stays
+ * open on a mismatch, so the client can retry), publishes and links it.
+ */
+export async function completeUpload(
+  ctx: RegistryContext,
+  repository: string,
+  id: string,
+  digest: string,
+  finalChunk: { source: AsyncIterable<Uint8Array>; range?: ChunkRange; contentLength?: number } | null,
+  actor: Actor,
+): Promise<BlobInfo> {
+  parseOciDigest(digest);
+  if (finalChunk) await appendUpload(ctx, repository, id, finalChunk.source, finalChunk);
+  await uploadStatus(ctx, repository, id);
+  const { expect, sha512 } = expectationFor(digest);
+  if (sha512 !== null) {
+    const hash = createHash('sha512');
+    for await (const part of await ctx.dataPlane.readUpload(id)) hash.update(part as Buffer);
+    assertSha512(hash, sha512);
+  }
+  let receipt;
+  try {
+    receipt = await ctx.dataPlane.completeUpload(id, expect);
+  } catch (error) {
+    throw asOciIngestError(error);
+  }
+  const blob = await ctx.journal.transact((tx) => linkBlob(tx, repository, digest, receipt, actor));
+  await ctx.db.knex('oci_upload_sessions').where({ id }).delete();
+  return blob;
+}
+
+/** Cancels a session and drops its bytes. @throws BLOB_UPLOAD_UNKNOWN. */
+export async function cancelUpload(ctx: RegistryContext, repository: string, id: string): Promise<void> {
+  await uploadStatus(ctx, repository, id);
+  await ctx.db.knex('oci_upload_sessions').where({ id }).delete();
+  await ctx.dataPlane.cancelUpload(id);
+}
+
+/**
+ * Purges sessions idle past their expiry, and staged uploads no session
+ * owns that are older than the TTL (a crash between the two writes of
+ * {@link startUpload}). Returns how many sessions and orphans went.
+ */
+export async function purgeExpiredUploads(ctx: RegistryContext, now: Date = new Date()): Promise<{ sessions: number; orphans: number }> {
+  const expired = await ctx.db.knex('oci_upload_sessions').where('expires_at', '<', now.toISOString()).select('id');
+  for (const { id } of expired) {
+    await ctx.db.knex('oci_upload_sessions').where({ id }).delete();
+    await ctx.dataPlane.cancelUpload(id);
+  }
+  let orphans = 0;
+  const cutoff = now.getTime() - ctx.oci.uploadTtlSeconds * 1000;
+  for await (const upload of ctx.dataPlane.listUploads()) {
+    if (upload.modifiedAt.getTime() >= cutoff) continue;
+    const owned = await ctx.db.knex('oci_upload_sessions').where({ id: upload.id }).first('id');
+    if (!owned && (await ctx.dataPlane.cancelUpload(upload.id))) orphans += 1;
+  }
+  return { sessions: expired.length, orphans };
+}
+
+async function touch(ctx: RegistryContext, id: string): Promise<void> {
+  const now = new Date();
+  await ctx.db.knex('oci_upload_sessions').where({ id }).update({ updated_at: now.toISOString(), expires_at: expiry(ctx, now) });
+}
+
+function expiry(ctx: RegistryContext, from: Date): string {
+  return new Date(from.getTime() + ctx.oci.uploadTtlSeconds * 1000).toISOString();
+}

@@ -1,0 +1,232 @@
+/**
+ * @module storage/backends/local/uploads
+ * Staged uploads of the local backend: one file per upload at
+ * `<root>/.uploads/<id>`, on the same filesystem as the objects so that
+ * publishing is a link or a rename, never a copy. Any process that opens the
+ * same root sees the same uploads, which is what lets a chunked upload
+ * continue on another replica.
+ */
+import { open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { RegistryError, isRegistryError } from '../../../errors/index.js';
+import { BLOB_READ_HIGH_WATER_MARK, BLOB_WRITE_HIGH_WATER_MARK, type PutOutcome, type UploadInfo } from '../../backend.js';
+import { KeyedMutex } from '../../keyed-mutex.js';
+import { checkUploadId, checkUploadOffset, isUploadId, uploadNotFound, uploadOffsetMismatch } from '../../upload-id.js';
+import { ensureDirectoryDurably, fsyncDirectory } from './durable-fs.js';
+import { errorCode, isMissing, storageFailure } from './fs-errors.js';
+import { confinedPath } from './paths.js';
+import { publishFile, type PublishMode } from './publish.js';
+
+/** Directory under the root that holds staged uploads. */
+export const UPLOADS_DIRECTORY = '.uploads';
+
+/**
+ * Locks per upload file, shared by every backend instance of this process
+ * (keyed by absolute path, so two instances over one root still serialise).
+ * Appending, publishing and deleting one upload take it: a publish that
+ * linked a file still being appended to would publish bytes nobody hashed.
+ */
+const uploadLocks = new KeyedMutex();
+
+/** Where an object goes: its key and the absolute path of that key. */
+export type ObjectLocator = (address: string) => { key: string; path: string };
+
+/** The upload half of the local backend; see the upload methods of `StorageBackend`. */
+export class LocalUploads {
+  constructor(
+    private readonly root: string,
+    private readonly uploadsDir: string,
+    private readonly publishMode: PublishMode,
+    private readonly locate: ObjectLocator,
+  ) {}
+
+  async create(id: string): Promise<void> {
+    const file = this.file(id);
+    try {
+      // Recreated if an operator removed it: uploads are created rarely enough.
+      await ensureDirectoryDurably(this.uploadsDir);
+      const handle = await open(file, 'wx', 0o644);
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      // The new entry must survive a power cut, or a session recorded in the
+      // database would point at nothing.
+      await fsyncDirectory(this.uploadsDir);
+    } catch (error) {
+      if (errorCode(error) === 'EEXIST') throw new RegistryError('UPLOAD_EXISTS', `an upload ${id} already exists`);
+      throw storageFailure('creating an upload', error);
+    }
+  }
+
+  async append(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number> {
+    const file = this.file(id);
+    checkUploadOffset(offset);
+    return uploadLocks.run(file, async () => {
+      signal?.throwIfAborted();
+      let handle: FileHandle;
+      try {
+        handle = await open(file, 'r+');
+      } catch (error) {
+        if (isMissing(error)) throw uploadNotFound(id);
+        throw storageFailure('opening an upload', error);
+      }
+      // Checking the size and writing through one descriptor: the file the
+      // size was read from is the file written to.
+      let size: number;
+      try {
+        size = (await handle.stat()).size;
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        throw storageFailure('inspecting an upload', error);
+      }
+      if (size !== offset) {
+        await handle.close().catch(() => undefined);
+        throw uploadOffsetMismatch(offset, size);
+      }
+      return writeAt(handle, offset, source, signal);
+    });
+  }
+
+  async size(id: string): Promise<number | null> {
+    const file = this.file(id);
+    try {
+      const info = await stat(file);
+      return info.isFile() ? info.size : null;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw storageFailure('inspecting an upload', error);
+    }
+  }
+
+  async read(id: string): Promise<Readable> {
+    const file = this.file(id);
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'r');
+    } catch (error) {
+      if (isMissing(error)) throw uploadNotFound(id);
+      throw storageFailure('opening an upload', error);
+    }
+    try {
+      // Bounded by the size at open, so bytes appended meanwhile (by a
+      // misbehaving client) cannot slip into a digest computed from this read.
+      const { size } = await handle.stat();
+      if (size === 0) {
+        await handle.close();
+        return Readable.from([], { objectMode: false, highWaterMark: BLOB_READ_HIGH_WATER_MARK });
+      }
+      return handle.createReadStream({ start: 0, end: size - 1, highWaterMark: BLOB_READ_HIGH_WATER_MARK });
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw storageFailure('reading an upload', error);
+    }
+  }
+
+  async publish(id: string, address: string): Promise<PutOutcome> {
+    const file = this.file(id);
+    const { key, path: target } = this.locate(address);
+    return uploadLocks.run(file, async () => {
+      try {
+        await stat(file);
+      } catch (error) {
+        if (isMissing(error)) throw uploadNotFound(id);
+        throw storageFailure('inspecting an upload', error);
+      }
+      // Every append fsynced its bytes, so the file is durable as it stands.
+      let created: boolean;
+      try {
+        created = await publishFile(file, target, this.publishMode);
+      } catch (error) {
+        throw storageFailure('publishing an upload', error);
+      }
+      try {
+        await rm(file, { force: true });
+      } catch (error) {
+        throw storageFailure('removing a published upload', error);
+      }
+      return { key, created };
+    });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const file = this.file(id);
+    return uploadLocks.run(file, async () => {
+      // Not made durable: an upload resurrected by a power cut is an orphan
+      // the purge of abandoned uploads removes.
+      try {
+        await unlink(file);
+        return true;
+      } catch (error) {
+        if (isMissing(error)) return false;
+        throw storageFailure('deleting an upload', error);
+      }
+    });
+  }
+
+  async *list(): AsyncIterable<UploadInfo> {
+    let names: string[];
+    try {
+      const entries = await readdir(this.uploadsDir, { withFileTypes: true });
+      // Anything not named like an upload is not one (an operator's file, a
+      // leftover of another tool): never report, and so never purge, it.
+      names = entries.filter((entry) => entry.isFile() && isUploadId(entry.name)).map((entry) => entry.name);
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw storageFailure('listing uploads', error);
+    }
+    for (const id of names.sort()) {
+      let info;
+      try {
+        info = await stat(path.join(this.uploadsDir, id));
+      } catch (error) {
+        // Published or deleted since the directory was read.
+        if (isMissing(error)) continue;
+        throw storageFailure('listing uploads', error);
+      }
+      yield { id, size: info.size, modifiedAt: info.mtime };
+    }
+  }
+
+  private file(id: string): string {
+    return confinedPath(this.root, `${UPLOADS_DIRECTORY}/${checkUploadId(id)}`);
+  }
+}
+
+/**
+ * Writes `source` into `handle` from `offset` on, fsyncs, and resolves with
+ * the new size. The write stream owns `handle` and closes it in every outcome.
+ *
+ * A source that fails does not abort the write: what it yielded before
+ * failing is still written and fsynced (the client resumes after it, and
+ * loses less), then its error is rethrown unchanged. An abort or a disk error
+ * destroys the stream, dropping what was still buffered; the bytes already
+ * written remain, a prefix of the source.
+ */
+async function writeAt(handle: FileHandle, offset: number, source: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number> {
+  let sourceFailure: { error: unknown } | undefined;
+  async function* untilFailure(): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const chunk of source) yield chunk;
+    } catch (error) {
+      sourceFailure = { error };
+    }
+  }
+  // `flush` fsyncs before the descriptor closes, and the pipeline settles
+  // only after the close, so a resolved append is on disk.
+  const out = handle.createWriteStream({ start: offset, highWaterMark: BLOB_WRITE_HIGH_WATER_MARK, flush: true });
+  try {
+    await (signal ? pipeline(untilFailure(), out, { signal }) : pipeline(untilFailure(), out));
+  } catch (error) {
+    out.destroy();
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+    if (sourceFailure) throw sourceFailure.error;
+    if (signal?.aborted || isRegistryError(error)) throw error;
+    throw storageFailure('appending to an upload', error);
+  }
+  if (sourceFailure) throw sourceFailure.error;
+  return offset + out.bytesWritten;
+}
