@@ -22,6 +22,19 @@ export function registerServe(program: Command): void {
       const { address, port } = server.address;
       const shown = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
       logger.info({ version: VERSION, database: settings.database.client, storage: settings.storage }, `artifactstore listening on http://${shown}`);
+      const purge = (): void => {
+        instance.registry.purgeExpiredUploads().then(
+          (purged) => {
+            if (purged.sessions + purged.orphans > 0) logger.info(purged, 'purged abandoned upload sessions');
+          },
+          (error: unknown) => logger.warn({ err: error }, 'purging upload sessions failed; will retry'),
+        );
+      };
+      // Often enough that an expired session's bytes do not linger past a
+      // fraction of its TTL, rarely enough to cost nothing.
+      const purgeTimer = setInterval(purge, Math.min(settings.oci.uploadTtlSeconds * 250, 10 * 60_000));
+      purgeTimer.unref();
+      purge();
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           logger.info({ signal }, 'shutting down');
@@ -30,6 +43,7 @@ export function registerServe(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      clearInterval(purgeTimer);
       await server.close();
       await instance.close();
     });
