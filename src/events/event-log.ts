@@ -55,6 +55,26 @@ interface EventRow {
 
 const CHANNEL = 'artifactstore_events';
 
+/** Narrows which events a reader wants. */
+export interface EventFilter {
+  /** Exact type, or a prefix when it ends with `.` (e.g. `v1.retention.`). */
+  readonly eventType?: string;
+  readonly subjectKind?: string;
+  readonly subjectId?: string;
+}
+
+/** True when `event` passes `filter`. */
+export function matchesFilter(event: Pick<StoredEvent, 'type' | 'subjectKind' | 'subjectId'>, filter: EventFilter | undefined): boolean {
+  if (!filter) return true;
+  if (filter.eventType !== undefined) {
+    const prefix = filter.eventType.endsWith('.');
+    if (prefix ? !event.type.startsWith(filter.eventType) : event.type !== filter.eventType) return false;
+  }
+  if (filter.subjectKind !== undefined && event.subjectKind !== filter.subjectKind) return false;
+  if (filter.subjectId !== undefined && event.subjectId !== filter.subjectId) return false;
+  return true;
+}
+
 /** Options for {@link EventLog.tail}. */
 export interface TailOptions {
   readonly signal?: AbortSignal;
@@ -73,8 +93,12 @@ export class EventLog {
   private listener: pg.Client | undefined;
   private listenerReady: Promise<void> | undefined;
 
+  /** How often readers poll when no notification arrives (other processes' commits on SQLite; a lost LISTEN on PostgreSQL). */
+  private readonly pollIntervalMs: number;
+
   constructor(private readonly db: Database) {
     this.wakeups.setMaxListeners(0);
+    this.pollIntervalMs = db.client === 'postgres' ? 5000 : 1000;
   }
 
   /**
@@ -111,13 +135,51 @@ export class EventLog {
     return stored;
   }
 
-  /** Up to `limit` committed events with `sequence > after`, in order. */
-  async fetchSince(after: number, limit: number): Promise<StoredEvent[]> {
-    const rows = await this.db.knex<EventRow>('events')
+  /** Up to `limit` committed events with `sequence > after` that pass `filter`, in order. */
+  async fetchSince(after: number, limit: number, filter?: EventFilter): Promise<StoredEvent[]> {
+    const query = this.db.knex<EventRow>('events')
       .where('sequence', '>', after)
       .orderBy('sequence', 'asc')
       .limit(limit);
-    return rows.map(toStoredEvent);
+    if (filter?.eventType !== undefined) {
+      if (filter.eventType.endsWith('.')) query.where('event_type', '>=', filter.eventType).where('event_type', '<', `${filter.eventType.slice(0, -1)}/`);
+      else query.where('event_type', filter.eventType);
+    }
+    if (filter?.subjectKind !== undefined) query.where('subject_kind', filter.subjectKind);
+    if (filter?.subjectId !== undefined) query.where('subject_id', filter.subjectId);
+    return (await query).map(toStoredEvent);
+  }
+
+  /**
+   * Resolves when a commit may have appended events (a notification), after
+   * `timeoutMs`, or when `signal` aborts — whichever comes first.
+   */
+  async waitForCommit(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.db.client === 'postgres') await this.ensureListener();
+    await this.nextWakeup(timeoutMs, signal).promise;
+  }
+
+  /**
+   * Events after `after` that pass `filter`: at once when there are any,
+   * otherwise the first to commit within `waitMs` (an empty list when none
+   * does, or when `signal` aborts).
+   */
+  async waitForEvents(after: number, limit: number, filter: EventFilter | undefined, waitMs: number, signal?: AbortSignal): Promise<StoredEvent[]> {
+    const deadline = Date.now() + waitMs;
+    if (this.db.client === 'postgres' && waitMs > 0) await this.ensureListener();
+    for (;;) {
+      // Arm before reading so a commit in between is not slept through; wake
+      // at least every poll interval for writers in other processes.
+      const woken = this.nextWakeup(Math.min(Math.max(deadline - Date.now(), 0), this.pollIntervalMs), signal);
+      const events = await this.fetchSince(after, limit, filter);
+      const remaining = deadline - Date.now();
+      if (events.length > 0 || remaining <= 0 || signal?.aborted) {
+        woken.cancel();
+        return events;
+      }
+      await woken.promise;
+      if (signal?.aborted) return [];
+    }
   }
 
   /** The highest committed sequence (0 for an empty log). */
@@ -140,7 +202,7 @@ export class EventLog {
    */
   async *tail(since: number, options: TailOptions = {}): AsyncGenerator<StoredEvent> {
     const batchSize = options.batchSize ?? 500;
-    const pollIntervalMs = options.pollIntervalMs ?? 1000;
+    const pollIntervalMs = options.pollIntervalMs ?? this.pollIntervalMs;
     const signal = options.signal;
     if (this.db.client === 'postgres') await this.ensureListener();
     let cursor = since;

@@ -6,6 +6,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { RegistryError, isRegistryError } from '../errors/index.js';
+import { endAfterHeaders } from './connection.js';
 
 /** URI prefix of problem types; the suffix is the error code, lowercased. */
 export const PROBLEM_TYPE_BASE = 'https://artifactstore.dev/problems/';
@@ -25,9 +26,9 @@ export function problemOf(error: RegistryError, instance: string): Record<string
 
 /** The one error middleware of native routes. Unknown errors become a logged 500 without internals. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, request, response, next) => {
+  return (error: unknown, request, response, _next) => {
     if (response.headersSent) {
-      next(error);
+      endAfterHeaders(logger, error, request.originalUrl, response);
       return;
     }
     let registryError: RegistryError;

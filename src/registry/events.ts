@@ -3,7 +3,7 @@
  * Reading the event log as consumers see it: JSON-ready views of events.
  */
 import { decodeCanonical, type CanonicalValue } from '../manifest/index.js';
-import type { StoredEvent } from '../events/index.js';
+import { matchesFilter, type EventFilter, type StoredEvent } from '../events/index.js';
 import type { RegistryContext } from './context.js';
 
 /** An event rendered for consumers (CLI lines, HTTP, sinks). */
@@ -14,7 +14,10 @@ export interface EventView {
   readonly subject_kind: string;
   readonly subject_id: string;
   readonly actor: string;
+  /** The payload's JSON projection. */
   readonly payload: CanonicalValue;
+  /** The payload's canonical CBOR, base64. */
+  readonly payload_cbor: string;
   /** `blake3:<hex>` of the canonical CBOR payload. */
   readonly payload_digest: string;
 }
@@ -29,16 +32,26 @@ export function toEventView(event: StoredEvent): EventView {
     subject_id: event.subjectId,
     actor: event.actor,
     payload: decodeCanonical(event.payload),
+    payload_cbor: Buffer.from(event.payload).toString('base64'),
     payload_digest: `blake3:${Buffer.from(event.payloadDigest).toString('hex')}`,
   };
 }
 
-/** Up to `limit` events after `since`, in sequence order. */
-export async function fetchEvents(ctx: RegistryContext, since: number, limit: number): Promise<EventView[]> {
-  return (await ctx.log.fetchSince(since, limit)).map(toEventView);
+/** Up to `limit` events after `since` that pass `filter`, in sequence order. */
+export async function fetchEvents(ctx: RegistryContext, since: number, limit: number, filter?: EventFilter): Promise<EventView[]> {
+  return (await ctx.log.fetchSince(since, limit, filter)).map(toEventView);
 }
 
-/** Every event after `since`, then each new one as it commits, until `signal` aborts. */
-export async function* tailEvents(ctx: RegistryContext, since: number, signal?: AbortSignal): AsyncGenerator<EventView> {
-  for await (const event of ctx.log.tail(since, signal ? { signal } : {})) yield toEventView(event);
+/** Long poll: matching events after `since` at once, else the first to commit within `waitMs`. */
+export async function waitForEvents(ctx: RegistryContext, since: number, limit: number, filter: EventFilter | undefined, waitMs: number, signal?: AbortSignal): Promise<EventView[]> {
+  return (await ctx.log.waitForEvents(since, limit, filter, waitMs, signal)).map(toEventView);
 }
+
+/** Every event after `since` that passes `filter`, then each new one as it commits, until `signal` aborts. */
+export async function* tailEvents(ctx: RegistryContext, since: number, signal?: AbortSignal, filter?: EventFilter): AsyncGenerator<EventView> {
+  for await (const event of ctx.log.tail(since, signal ? { signal } : {})) {
+    if (matchesFilter(event, filter)) yield toEventView(event);
+  }
+}
+
+export type { EventFilter };

@@ -5,7 +5,8 @@
 import type { Readable } from 'node:stream';
 import { RegistryError } from '../errors/index.js';
 import type { ByteRange } from '../storage/index.js';
-import type { IngestExpectation } from '../dataplane/index.js';
+import type { IngestExpectation, IngestReceipt } from '../dataplane/index.js';
+import type { JournalTransaction } from '../views/index.js';
 import type { Actor, RegistryContext } from './context.js';
 import { isId, newId } from './ids.js';
 import { isMediaType } from '../manifest/index.js';
@@ -53,10 +54,26 @@ export async function ingestFile(
   }
   await assertAcceptsFile(ctx.db.knex, packageId, relativePath);
   const receipt = await ctx.dataPlane.ingestStream(source, input.expect, signal);
+  return recordIngestedFile(ctx, packageId, relativePath, input.mediaType, receipt, actor);
+}
+
+/**
+ * Records stored bytes as a file of a package (`v1.file.ingested`), checking
+ * again inside the transaction that the package takes it.
+ */
+export async function recordIngestedFile(
+  ctx: RegistryContext,
+  packageId: string,
+  relativePath: string,
+  mediaType: string,
+  receipt: IngestReceipt,
+  actor: Actor,
+  inTransaction?: (tx: JournalTransaction) => Promise<void>,
+): Promise<FileView> {
   const fileId = newId();
   const event = await ctx.journal.transact(async (tx) => {
     await assertAcceptsFile(tx.trx, packageId, relativePath);
-    return tx.record({
+    const recorded = await tx.record({
       type: 'v1.file.ingested',
       subjectId: fileId,
       actor,
@@ -64,19 +81,21 @@ export async function ingestFile(
         file_id: fileId,
         package_id: packageId,
         relative_path: relativePath,
-        media_type: input.mediaType,
+        media_type: mediaType,
         size: receipt.size,
         content_address: receipt.contentAddress,
         digest_sha256: receipt.digestSha256,
         storage: { backend_id: receipt.backend, object_key: receipt.objectKey, retrieval_tier: receipt.retrievalTier },
       },
     });
+    await inTransaction?.(tx);
+    return recorded;
   });
   return {
     id: fileId,
     packageId,
     relativePath,
-    mediaType: input.mediaType,
+    mediaType,
     size: receipt.size,
     contentAddress: receipt.contentAddress,
     digestSha256: receipt.digestSha256,
@@ -104,7 +123,8 @@ export async function openFile(ctx: RegistryContext, fileId: string, range?: Byt
   return { file, ...served };
 }
 
-async function assertAcceptsFile(reader: RegistryContext['db']['knex'] | Transaction, packageId: string, relativePath: string): Promise<void> {
+/** Throws unless the package exists, is open, and has no file at `relativePath`. */
+export async function assertAcceptsFile(reader: RegistryContext['db']['knex'] | Transaction, packageId: string, relativePath: string): Promise<void> {
   const pkg = isId(packageId) ? await reader('artifact_packages').where('id', packageId).first('status') : undefined;
   if (!pkg) throw new RegistryError('PACKAGE_NOT_FOUND', `no package ${JSON.stringify(packageId)}`);
   if (pkg.status !== 'created') throw new RegistryError('PACKAGE_FINALIZED', `package ${packageId} is ${pkg.status} and takes no more files`);

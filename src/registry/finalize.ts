@@ -7,12 +7,15 @@ import { buildManifest, cborToJcs, encodeManifest } from '../manifest/index.js';
 import type { Actor, RegistryContext } from './context.js';
 import { getPackage } from './packages.js';
 import { listFiles } from './files.js';
+import { PACKAGES_REPOSITORY, publishPackageAsOci } from './package-oci.js';
 
 /** Outcome of {@link finalizePackage}. */
 export interface FinalizeResult {
   readonly packageId: string;
   readonly manifestDigest: string;
   readonly sequence: number;
+  /** Where `/v2/` serves the package as an OCI artifact. */
+  readonly oci: { readonly repository: string; readonly tag: string; readonly digest: string };
 }
 
 /**
@@ -66,7 +69,8 @@ export async function finalizePackage(ctx: RegistryContext, packageId: string, a
     const event = await tx.record({ type: 'v1.package.finalized', subjectId: packageId, actor, at, payload: manifest as never });
     const recorded = `blake3:${Buffer.from(event.payloadDigest).toString('hex')}`;
     if (recorded !== digest) throw new RegistryError('INTERNAL', `manifest digest ${digest} differs from payload digest ${recorded}`);
-    return { packageId, manifestDigest: digest, sequence: event.sequence };
+    const ociDigest = await publishPackageAsOci(ctx, tx, manifest, digest, actor);
+    return { packageId, manifestDigest: digest, sequence: event.sequence, oci: { repository: PACKAGES_REPOSITORY, tag: packageId, digest: ociDigest } };
   });
 }
 

@@ -4,6 +4,8 @@ export * from './paths.js';
 export * from './media-types.js';
 export * from './packages.js';
 export * from './files.js';
+export * from './file-uploads.js';
+export * from './objects.js';
 export * from './finalize.js';
 export * from './events.js';
 export * from './maintenance.js';

@@ -83,35 +83,47 @@ export async function createPackage(ctx: RegistryContext, input: CreatePackageIn
  * @throws RegistryError PACKAGE_NOT_FOUND.
  */
 export async function getPackage(ctx: RegistryContext, id: string, trx?: Transaction): Promise<PackageView> {
-  const reader = trx ?? ctx.db.knex;
-  if (!isId(id)) throw new RegistryError('PACKAGE_NOT_FOUND', `no package ${JSON.stringify(id)}`);
-  const row = await reader('artifact_packages as p')
+  const [pkg] = isId(id) ? await loadPackages(trx ?? ctx.db.knex, [id]) : [];
+  if (!pkg) throw new RegistryError('PACKAGE_NOT_FOUND', `no package ${JSON.stringify(id)}`);
+  return pkg;
+}
+
+/** Loads packages by id with three queries whatever their number, in the order of `ids` (missing ones dropped). */
+async function loadPackages(reader: RegistryContext['db']['knex'] | Transaction, ids: readonly string[]): Promise<PackageView[]> {
+  if (ids.length === 0) return [];
+  const rows = await reader('artifact_packages as p')
     .leftJoin('retention_state as r', 'r.package_id', 'p.id')
-    .where('p.id', id)
-    .first('p.*', 'r.current_expires_at');
-  if (!row) throw new RegistryError('PACKAGE_NOT_FOUND', `no package ${id}`);
-  const counts = await reader('artifact_files').where('package_id', id).count({ n: '*' }).first();
-  const size = await reader
-    .sum({ total: 'size' })
-    .from(reader('artifact_files').distinct('content_address', 'size').where('package_id', id).as('distinct_objects'))
-    .first();
-  return {
-    id: row.id,
-    name: row.name,
-    producer: row.producer,
-    subject: row.subject,
-    retentionClass: row.retention_class,
-    metadata: fromJcs(row.metadata) as Record<string, CanonicalValue>,
-    status: row.status,
-    manifestDigest: row.manifest_digest,
-    createdBy: row.created_by,
-    createdAt: row.created_at,
-    finalizedAt: row.finalized_at,
-    expiresAt: row.current_expires_at ?? null,
-    fileCount: Number(counts?.n ?? 0),
-    totalSize: Number(size?.total ?? 0),
-    lastEventSequence: Number(row.last_event_sequence),
-  };
+    .whereIn('p.id', ids)
+    .select('p.*', 'r.current_expires_at');
+  const counts = new Map<string, number>();
+  const countRows = (await reader('artifact_files').whereIn('package_id', ids).groupBy('package_id').select('package_id').count({ n: '*' })) as Array<Record<string, unknown>>;
+  for (const row of countRows) counts.set(row.package_id as string, Number(row.n));
+  const sizes = new Map<string, number>();
+  const distinct = reader('artifact_files').distinct('package_id', 'content_address', 'size').whereIn('package_id', ids).as('d');
+  const sizeRows = (await reader.from(distinct).groupBy('package_id').select('package_id').sum({ total: 'size' })) as Array<Record<string, unknown>>;
+  for (const row of sizeRows) sizes.set(row.package_id as string, Number(row.total));
+  const byId = new Map(rows.map((row) => [row.id as string, row]));
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
+    if (!row) return [];
+    return [{
+      id: row.id,
+      name: row.name,
+      producer: row.producer,
+      subject: row.subject,
+      retentionClass: row.retention_class,
+      metadata: fromJcs(row.metadata) as Record<string, CanonicalValue>,
+      status: row.status,
+      manifestDigest: row.manifest_digest,
+      createdBy: row.created_by,
+      createdAt: row.created_at,
+      finalizedAt: row.finalized_at,
+      expiresAt: row.current_expires_at ?? null,
+      fileCount: counts.get(id) ?? 0,
+      totalSize: sizes.get(id) ?? 0,
+      lastEventSequence: Number(row.last_event_sequence),
+    } satisfies PackageView];
+  });
 }
 
 function label(field: string, value: unknown, max = MAX_LABEL_LENGTH): string {
@@ -122,14 +134,82 @@ function label(field: string, value: unknown, max = MAX_LABEL_LENGTH): string {
   return value;
 }
 
+/** Largest accepted metadata, as canonical CBOR bytes. */
+export const MAX_METADATA_BYTES = 64 * 1024;
+/** Longest accepted top-level metadata key. */
+export const MAX_METADATA_KEY_LENGTH = 256;
+
 function checkMetadata(metadata: unknown): Record<string, CanonicalValue> {
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     throw new RegistryError('METADATA_INVALID', 'metadata must be an object');
   }
+  let encoded: Uint8Array;
   try {
-    encodeCanonical(metadata as CanonicalValue);
+    encoded = encodeCanonical(metadata as CanonicalValue);
   } catch (error) {
     throw new RegistryError('METADATA_INVALID', `metadata must hold only text, integers, booleans, null, arrays and objects: ${(error as Error).message}`, undefined, { cause: error });
   }
+  if (encoded.byteLength > MAX_METADATA_BYTES) {
+    throw new RegistryError('METADATA_INVALID', `metadata is ${encoded.byteLength} bytes as canonical CBOR; the limit is ${MAX_METADATA_BYTES}`);
+  }
+  for (const key of Object.keys(metadata)) {
+    if (key.length === 0 || key.length > MAX_METADATA_KEY_LENGTH) {
+      throw new RegistryError('METADATA_INVALID', `metadata keys must be 1 to ${MAX_METADATA_KEY_LENGTH} characters; ${JSON.stringify(key.slice(0, 40))} is ${key.length}`);
+    }
+  }
   return metadata as Record<string, CanonicalValue>;
+}
+
+/** What {@link listPackages} filters on; every given field must match. */
+export interface PackageFilter {
+  readonly producer?: string;
+  readonly subject?: string;
+  readonly retentionClass?: string;
+  readonly status?: string;
+  /** Top-level metadata keys and the text of their values (see metadataValueText). */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** One page of packages in creation order; `nextCursor` is null on the last page. */
+export interface PackagePage {
+  readonly items: PackageView[];
+  readonly nextCursor: string | null;
+}
+
+/**
+ * Packages matching `filter` in creation order (ids are UUIDv7), after the
+ * opaque `cursor`, at most `limit`.
+ * @throws RegistryError FIELD_INVALID for a malformed cursor or limit.
+ */
+export async function listPackages(ctx: RegistryContext, filter: PackageFilter, page: { limit: number; cursor?: string }): Promise<PackagePage> {
+  if (!Number.isSafeInteger(page.limit) || page.limit < 1 || page.limit > 1000) {
+    throw new RegistryError('FIELD_INVALID', 'limit must be an integer from 1 to 1000', { field: 'limit' });
+  }
+  const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+  const knex = ctx.db.knex;
+  const query = knex('artifact_packages').select('id').orderBy('id', 'asc').limit(page.limit + 1);
+  if (after !== undefined) query.where('id', '>', after);
+  if (filter.producer !== undefined) query.where('producer', filter.producer);
+  if (filter.subject !== undefined) query.where('subject', filter.subject);
+  if (filter.retentionClass !== undefined) query.where('retention_class', filter.retentionClass);
+  if (filter.status !== undefined) query.where('status', filter.status);
+  for (const [key, value] of Object.entries(filter.metadata ?? {})) {
+    query.whereIn('id', knex('artifact_package_metadata').select('package_id').where({ key, value }));
+  }
+  const ids = (await query).map((row: { id: string }) => row.id);
+  const more = ids.length > page.limit;
+  const pageIds = more ? ids.slice(0, page.limit) : ids;
+  const items = await loadPackages(knex, pageIds);
+  return { items, nextCursor: more ? encodeCursor(pageIds[pageIds.length - 1]!) : null };
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(`p1:${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const id = text.startsWith('p1:') ? text.slice(3) : '';
+  if (!isId(id)) throw new RegistryError('FIELD_INVALID', 'cursor is not one this server issued', { field: 'cursor' });
+  return id;
 }

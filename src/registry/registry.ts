@@ -6,11 +6,13 @@
 import type { ByteRange } from '../storage/index.js';
 import type { ReplayProgress } from '../views/index.js';
 import type { Actor, RegistryContext } from './context.js';
-import { fetchEvents, tailEvents } from './events.js';
+import { fetchEvents, tailEvents, waitForEvents, type EventFilter } from './events.js';
 import { getFile, ingestFile, listFiles, openFile, type IngestFileInput } from './files.js';
 import { finalizePackage, getManifestBytes } from './finalize.js';
 import { health, replay, verify } from './maintenance.js';
-import { createPackage, getPackage, type CreatePackageInput } from './packages.js';
+import { createPackage, getPackage, listPackages, type CreatePackageInput, type PackageFilter } from './packages.js';
+import { appendFileUpload, cancelFileUpload, completeFileUpload, fileUpload, startFileUpload, type FileChunk, type StartFileUploadInput } from './file-uploads.js';
+import { openObject, statObject } from './objects.js';
 import { deleteBlob, mountBlob, openBlob, pushBlob, statBlob } from './oci/blobs.js';
 import { appendUpload, cancelUpload, completeUpload, purgeExpiredUploads, startUpload, uploadStatus, type ChunkRange } from './oci/uploads.js';
 import { deleteManifest, openManifest, putManifest, statManifest } from './oci/manifests.js';
@@ -30,8 +32,19 @@ export class Registry {
   openFile(fileId: string, range?: ByteRange) { return openFile(this.context, fileId, range); }
   finalizePackage(packageId: string, actor: Actor) { return finalizePackage(this.context, packageId, actor); }
   getManifestBytes(packageId: string, format: 'cbor' | 'json') { return getManifestBytes(this.context, packageId, format); }
-  fetchEvents(since: number, limit: number) { return fetchEvents(this.context, since, limit); }
-  tailEvents(since: number, signal?: AbortSignal) { return tailEvents(this.context, since, signal); }
+  listPackages(filter: PackageFilter, page: { limit: number; cursor?: string }) { return listPackages(this.context, filter, page); }
+  startFileUpload(packageId: string, input: StartFileUploadInput, actor: Actor) { return startFileUpload(this.context, packageId, input, actor); }
+  fileUpload(uploadId: string) { return fileUpload(this.context, uploadId); }
+  appendFileUpload(uploadId: string, source: AsyncIterable<Uint8Array>, chunk: FileChunk) { return appendFileUpload(this.context, uploadId, source, chunk); }
+  completeFileUpload(uploadId: string, actor: Actor) { return completeFileUpload(this.context, uploadId, actor); }
+  cancelFileUpload(uploadId: string) { return cancelFileUpload(this.context, uploadId); }
+  statObject(address: string) { return statObject(this.context, address); }
+  openObject(address: string, range?: ByteRange) { return openObject(this.context, address, range); }
+  fetchEvents(since: number, limit: number, filter?: EventFilter) { return fetchEvents(this.context, since, limit, filter); }
+  waitForEvents(since: number, limit: number, filter: EventFilter | undefined, waitMs: number, signal?: AbortSignal) {
+    return waitForEvents(this.context, since, limit, filter, waitMs, signal);
+  }
+  tailEvents(since: number, signal?: AbortSignal, filter?: EventFilter) { return tailEvents(this.context, since, signal, filter); }
   health() { return health(this.context); }
   verify(options: { objects?: boolean; onProgress?: (stage: string, progress: ReplayProgress) => void } = {}) { return verify(this.context, options); }
   replay(onProgress?: (progress: ReplayProgress) => void) { return replay(this.context, onProgress); }

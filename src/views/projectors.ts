@@ -25,6 +25,11 @@ const projectors: Record<EventType, Projector> = {
     const p = decodePayload<PackageCreatedPayload>(event.payload, {
       package_id: 'string', name: 'string', producer: 'string', subject: 'string?', retention_class: 'string', metadata: 'object',
     });
+    const metadataRows = Object.entries(p.metadata).map(([key, value]): ViewChange => ({
+      op: 'insert',
+      table: 'artifact_package_metadata',
+      row: { package_id: p.package_id, key, value: metadataValueText(value) },
+    }));
     return [{
       op: 'insert',
       table: 'artifact_packages',
@@ -42,7 +47,7 @@ const projectors: Record<EventType, Projector> = {
         finalized_at: null,
         last_event_sequence: event.sequence,
       },
-    }];
+    }, ...metadataRows];
   },
 
   'v1.retention.default_applied': (event): ViewChange[] => {
@@ -107,6 +112,15 @@ const projectors: Record<EventType, Projector> = {
     },
   }],
 };
+
+/**
+ * How a metadata value is indexed for `metadata.<key>=<value>` filters: text
+ * as itself, other scalars as their JSON text (`42`, `true`, `null`), arrays
+ * and objects as their JCS text.
+ */
+export function metadataValueText(value: unknown): string {
+  return typeof value === 'string' ? value : toJcs(value as never);
+}
 
 /** The view changes `event` implies. */
 export function project(event: StoredEvent): ViewChange[] {

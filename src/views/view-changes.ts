@@ -35,6 +35,7 @@ export const VIEW_TABLES = {
   objects: ['content_address'],
   storage_locations: ['content_address', 'backend_id'],
   artifact_packages: ['id'],
+  artifact_package_metadata: ['package_id', 'key'],
   artifact_files: ['id'],
   retention_state: ['package_id'],
   oci_repositories: ['name'],

@@ -81,9 +81,21 @@ describeEachDatabase('registry use cases', (target) => {
     const after = await instance.registry.getPackage(pkg.id);
     assert.equal(after.status, 'finalized');
     assert.equal(after.manifestDigest, finalized.manifestDigest);
-    const last = (await instance.registry.fetchEvents(0, 100)).at(-1)!;
-    assert.equal(last.event_type, 'v1.package.finalized');
-    assert.equal(last.payload_digest, finalized.manifestDigest, 'manifest digest = payload digest');
+    const [sealed] = await instance.registry.fetchEvents(0, 100, { eventType: 'v1.package.finalized' });
+    assert.equal(sealed!.subject_id, pkg.id);
+    assert.equal(sealed!.payload_digest, finalized.manifestDigest, 'manifest digest = payload digest');
+
+    // The same package through /v2/: an OCI artifact tagged with its id, whose layers are the files.
+    const oci = await instance.registry.statManifest('packages', pkg.id);
+    assert.equal(oci.digest, finalized.oci.digest);
+    const { stream } = await instance.registry.openManifest('packages', pkg.id);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const ociManifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { layers: Array<{ digest: string; annotations: Record<string, string> }>; annotations: Record<string, string> };
+    assert.deepEqual(ociManifest.layers.map((layer) => layer.annotations['org.opencontainers.image.title']), ['copy/a.txt', 'empty.bin', 'reports/a.txt']);
+    assert.equal(ociManifest.annotations['dev.artifactstore.manifest.digest'], finalized.manifestDigest);
+    const blob = await instance.registry.statBlob('packages', a.digestSha256);
+    assert.equal(blob.contentAddress, a.contentAddress);
   });
 
   const unsafePaths = ['/etc/passwd', '../up', 'a/../../b', 'a\\b', 'a\u0000b', 'a//b', 'a/', '', './a', 'C:/x'];
@@ -107,11 +119,14 @@ describeEachDatabase('registry use cases', (target) => {
     await rejects(instance.registry.ingestFile(pkg.id, { relativePath: 'a.txt', mediaType: 'text/plain' }, bytes('2'), actor), 'FILE_PATH_DUPLICATE');
     await rejects(instance.registry.ingestFile('0190f7a0-0000-7000-8000-000000000000', { relativePath: 'a.txt', mediaType: 'text/plain' }, bytes('2'), actor), 'PACKAGE_NOT_FOUND');
     await rejects(instance.registry.ingestFile(pkg.id, { relativePath: 'b.txt', mediaType: 'not a type' }, bytes('2'), actor), 'FIELD_INVALID');
-    await instance.registry.finalizePackage(pkg.id, actor);
-    await rejects(instance.registry.ingestFile(pkg.id, { relativePath: 'b.txt', mediaType: 'text/plain' }, bytes('3'), actor), 'PACKAGE_FINALIZED');
-    await rejects(instance.registry.finalizePackage(pkg.id, actor), 'PACKAGE_FINALIZED');
     const objects = await instance.db.knex('objects').count({ n: '*' }).first();
     assert.equal(Number(objects!.n), 1, 'rejected ingests stored no object');
+    await instance.registry.finalizePackage(pkg.id, actor);
+    const sealed = await instance.db.knex('objects').count({ n: '*' }).first();
+    await rejects(instance.registry.ingestFile(pkg.id, { relativePath: 'b.txt', mediaType: 'text/plain' }, bytes('3'), actor), 'PACKAGE_FINALIZED');
+    await rejects(instance.registry.finalizePackage(pkg.id, actor), 'PACKAGE_FINALIZED');
+    const after = await instance.db.knex('objects').count({ n: '*' }).first();
+    assert.equal(Number(after!.n), Number(sealed!.n), 'ingest into a finalized package stored no object');
   });
 
   it('checks expected digests before recording, keeping nothing on mismatch', async () => {

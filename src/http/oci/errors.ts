@@ -8,6 +8,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { RegistryError, isRegistryError } from '../../errors/index.js';
 import { API_VERSION_HEADER, API_VERSION } from './headers.js';
+import { endAfterHeaders, isClientAbort } from '../connection.js';
 
 /** The OCI envelope for one error. */
 export function ociErrorBody(error: RegistryError): { errors: Array<{ code: string; message: string; detail: unknown }> } {
@@ -17,12 +18,9 @@ export function ociErrorBody(error: RegistryError): { errors: Array<{ code: stri
 
 /** The one error middleware of `/v2/`. Unknown errors become a logged 500 without internals. */
 export function ociErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, request, response, next) => {
+  return (error: unknown, request, response, _next) => {
     if (response.headersSent) {
-      // Mid-stream failure: all we can do is cut the connection.
-      logger.warn({ err: error, url: request.originalUrl }, 'error after headers were sent');
-      response.destroy();
-      next();
+      endAfterHeaders(logger, error, request.originalUrl, response);
       return;
     }
     let registryError: RegistryError;
@@ -50,9 +48,4 @@ export function ociErrorHandler(logger: Logger): ErrorRequestHandler {
     }
     response.type('application/json').send(JSON.stringify(ociErrorBody(registryError)));
   };
-}
-
-function isClientAbort(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (error instanceof Error && error.message === 'aborted');
 }

@@ -53,11 +53,21 @@ export async function openBlob(ctx: RegistryContext, repository: string, digest:
   return { blob, ...served };
 }
 
+/** A stored object and where it lives: what linking needs to know. */
+export interface StoredObjectRef {
+  readonly contentAddress: string;
+  readonly digestSha256: string;
+  readonly size: number;
+  readonly backend: string;
+  readonly objectKey: string;
+  readonly retrievalTier: string;
+}
+
 /**
  * Records that `repository` holds `receipt`'s object under `digest`, unless
  * it already does. Runs inside the caller's journal transaction.
  */
-export async function linkBlob(tx: JournalTransaction, repository: string, digest: string, receipt: Pick<IngestReceipt, 'contentAddress' | 'digestSha256' | 'size' | 'backend' | 'objectKey' | 'retrievalTier'>, actor: Actor): Promise<BlobInfo> {
+export async function linkBlob(tx: JournalTransaction, repository: string, digest: string, receipt: StoredObjectRef, actor: Actor): Promise<BlobInfo> {
   const existing = await tx.trx('oci_blob_links').where({ repository, digest }).first('content_address');
   if (!existing || existing.content_address !== receipt.contentAddress) {
     await tx.record({

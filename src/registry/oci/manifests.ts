@@ -11,6 +11,8 @@ import { RegistryError } from '../../errors/index.js';
 import { dualDigestOf } from '../../identity/index.js';
 import { parseManifest, parseReference, validateTag, type ParsedManifest } from '../../oci/index.js';
 import type { Transaction } from '../../db/index.js';
+import type { IngestReceipt } from '../../dataplane/index.js';
+import type { JournalTransaction } from '../../views/index.js';
 import type { Actor, RegistryContext } from '../context.js';
 import { findBlob } from './blobs.js';
 
@@ -72,39 +74,52 @@ export async function putManifest(
   const receipt = await ctx.dataPlane.ingestStream(oneChunk(bytes), { sha256: `sha256:${dual.sha256}`, size: bytes.byteLength });
   await ctx.journal.transact(async (tx) => {
     await assertReferencesPresent(tx.trx, repository, parsed);
-    const existing = await tx.trx('oci_manifests').where({ repository, digest }).first('digest');
-    if (!existing) {
-      await tx.record({
-        type: 'v1.oci.manifest.put',
-        subjectId: `${repository}@${digest}`,
-        actor,
-        payload: {
-          repository,
-          digest,
-          content_address: receipt.contentAddress,
-          digest_sha256: receipt.digestSha256,
-          size: receipt.size,
-          media_type: parsed.mediaType,
-          artifact_type: parsed.artifactType,
-          subject_digest: parsed.subject?.digest ?? null,
-          annotations: parsed.annotations,
-          references: parsed.references.map((ref) => ({ kind: ref.kind, digest: ref.digest })),
-          storage: { backend_id: receipt.backend, object_key: receipt.objectKey, retrieval_tier: receipt.retrievalTier },
-        },
-      });
-    }
-    for (const tag of tags) {
-      const current = await tx.trx('oci_tags').where({ repository, tag }).first('manifest_digest');
-      if (current?.manifest_digest === digest) continue;
-      await tx.record({
-        type: 'v1.oci.tag.set',
-        subjectId: `${repository}:${tag}`,
-        actor,
-        payload: { repository, tag, digest, previous_digest: current?.manifest_digest ?? null },
-      });
-    }
+    await recordManifest(tx, { repository, digest, receipt, parsed, tags, actor });
   });
   return { digest, subject: parsed.subject?.digest ?? null, tags };
+}
+
+/**
+ * Records a manifest whose bytes are stored (unless the repository already
+ * has it) and points `tags` at it, inside the caller's transaction. The
+ * caller has checked the references.
+ */
+export async function recordManifest(
+  tx: JournalTransaction,
+  input: { repository: string; digest: string; receipt: IngestReceipt; parsed: ParsedManifest; tags: readonly string[]; actor: Actor },
+): Promise<void> {
+  const { repository, digest, receipt, parsed, actor } = input;
+  const existing = await tx.trx('oci_manifests').where({ repository, digest }).first('digest');
+  if (!existing) {
+    await tx.record({
+      type: 'v1.oci.manifest.put',
+      subjectId: `${repository}@${digest}`,
+      actor,
+      payload: {
+        repository,
+        digest,
+        content_address: receipt.contentAddress,
+        digest_sha256: receipt.digestSha256,
+        size: receipt.size,
+        media_type: parsed.mediaType,
+        artifact_type: parsed.artifactType,
+        subject_digest: parsed.subject?.digest ?? null,
+        annotations: parsed.annotations,
+        references: parsed.references.map((ref) => ({ kind: ref.kind, digest: ref.digest })),
+        storage: { backend_id: receipt.backend, object_key: receipt.objectKey, retrieval_tier: receipt.retrievalTier },
+      },
+    });
+  }
+  for (const tag of input.tags) {
+    const current = await tx.trx('oci_tags').where({ repository, tag }).first('manifest_digest');
+    if (current?.manifest_digest === digest) continue;
+    await tx.record({
+      type: 'v1.oci.tag.set',
+      subjectId: `${repository}:${tag}`,
+      actor,
+      payload: { repository, tag, digest, previous_digest: current?.manifest_digest ?? null },
+    });
+  }
 }
 
 /** Resolves a tag or digest to a manifest. @throws MANIFEST_UNKNOWN. */
@@ -165,6 +180,7 @@ async function assertReferencesPresent(trx: Reader, repository: string, parsed: 
   }
 }
 
-async function* oneChunk(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+/** An async iterable of one buffer. */
+export async function* oneChunk(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }

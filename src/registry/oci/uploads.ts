@@ -127,21 +127,25 @@ export async function cancelUpload(ctx: RegistryContext, repository: string, id:
 }
 
 /**
- * Purges sessions idle past their expiry, and staged uploads no session
- * owns that are older than the TTL (a crash between the two writes of
+ * Purges sessions (OCI and native) idle past their expiry, and staged
+ * uploads no session owns that are older than the TTL (a crash between the two writes of
  * {@link startUpload}). Returns how many sessions and orphans went.
  */
 export async function purgeExpiredUploads(ctx: RegistryContext, now: Date = new Date()): Promise<{ sessions: number; orphans: number }> {
-  const expired = await ctx.db.knex('oci_upload_sessions').where('expires_at', '<', now.toISOString()).select('id');
-  for (const { id } of expired) {
-    await ctx.db.knex('oci_upload_sessions').where({ id }).delete();
-    await ctx.dataPlane.cancelUpload(id);
+  const expired: string[] = [];
+  for (const table of ['oci_upload_sessions', 'upload_sessions']) {
+    for (const { id } of await ctx.db.knex(table).where('expires_at', '<', now.toISOString()).select('id')) {
+      await ctx.db.knex(table).where({ id }).delete();
+      await ctx.dataPlane.cancelUpload(id);
+      expired.push(id);
+    }
   }
   let orphans = 0;
   const cutoff = now.getTime() - ctx.oci.uploadTtlSeconds * 1000;
   for await (const upload of ctx.dataPlane.listUploads()) {
     if (upload.modifiedAt.getTime() >= cutoff) continue;
-    const owned = await ctx.db.knex('oci_upload_sessions').where({ id: upload.id }).first('id');
+    const owned = (await ctx.db.knex('oci_upload_sessions').where({ id: upload.id }).first('id'))
+      ?? (await ctx.db.knex('upload_sessions').where({ id: upload.id }).first('id'));
     if (!owned && (await ctx.dataPlane.cancelUpload(upload.id))) orphans += 1;
   }
   return { sessions: expired.length, orphans };
