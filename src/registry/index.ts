@@ -6,6 +6,8 @@ export * from './packages.js';
 export * from './files.js';
 export * from './file-uploads.js';
 export * from './objects.js';
+export * from './retention.js';
+export * from './package-oci.js';
 export * from './finalize.js';
 export * from './events.js';
 export * from './maintenance.js';

@@ -26,7 +26,8 @@ export interface PackageView {
   readonly subject: string | null;
   readonly retentionClass: string;
   readonly metadata: Record<string, CanonicalValue>;
-  readonly status: 'created' | 'finalized';
+  readonly status: 'created' | 'finalized' | 'deleted';
+  readonly deletedAt: string | null;
   readonly manifestDigest: string | null;
   readonly createdBy: string;
   readonly createdAt: string;
@@ -118,6 +119,7 @@ async function loadPackages(reader: RegistryContext['db']['knex'] | Transaction,
       createdBy: row.created_by,
       createdAt: row.created_at,
       finalizedAt: row.finalized_at,
+      deletedAt: row.deleted_at ?? null,
       expiresAt: row.current_expires_at ?? null,
       fileCount: counts.get(id) ?? 0,
       totalSize: sizes.get(id) ?? 0,

@@ -13,6 +13,7 @@ import { health, replay, verify } from './maintenance.js';
 import { createPackage, getPackage, listPackages, type CreatePackageInput, type PackageFilter } from './packages.js';
 import { appendFileUpload, cancelFileUpload, completeFileUpload, fileUpload, startFileUpload, type FileChunk, type StartFileUploadInput } from './file-uploads.js';
 import { openObject, statObject } from './objects.js';
+import { applyHold, deletePackage, extendRetention, getRetention, releaseHold, sweepRetention } from './retention.js';
 import { deleteBlob, mountBlob, openBlob, pushBlob, statBlob } from './oci/blobs.js';
 import { appendUpload, cancelUpload, completeUpload, purgeExpiredUploads, startUpload, uploadStatus, type ChunkRange } from './oci/uploads.js';
 import { deleteManifest, openManifest, putManifest, statManifest } from './oci/manifests.js';
@@ -38,6 +39,12 @@ export class Registry {
   appendFileUpload(uploadId: string, source: AsyncIterable<Uint8Array>, chunk: FileChunk) { return appendFileUpload(this.context, uploadId, source, chunk); }
   completeFileUpload(uploadId: string, actor: Actor) { return completeFileUpload(this.context, uploadId, actor); }
   cancelFileUpload(uploadId: string) { return cancelFileUpload(this.context, uploadId); }
+  getRetention(packageId: string) { return getRetention(this.context, packageId); }
+  extendRetention(packageId: string, newExpiresAt: string, reason: string, actor: Actor) { return extendRetention(this.context, packageId, newExpiresAt, reason, actor); }
+  applyHold(packageId: string, reason: string, actor: Actor) { return applyHold(this.context, packageId, reason, actor); }
+  releaseHold(packageId: string, holdId: string, reason: string, actor: Actor) { return releaseHold(this.context, packageId, holdId, reason, actor); }
+  sweepRetention(now?: Date, actor?: Actor) { return sweepRetention(this.context, now, actor); }
+  deletePackage(packageId: string, reason: string, actor: Actor) { return deletePackage(this.context, packageId, reason, actor); }
   statObject(address: string) { return statObject(this.context, address); }
   openObject(address: string, range?: ByteRange) { return openObject(this.context, address, range); }
   fetchEvents(since: number, limit: number, filter?: EventFilter) { return fetchEvents(this.context, since, limit, filter); }

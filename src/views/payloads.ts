@@ -121,3 +121,43 @@ export function decodePayload<T>(bytes: Uint8Array, shape: Record<string, 'strin
   }
   return record as T;
 }
+
+/** `v1.retention.extended`: a later expiry, with the reason. */
+export interface RetentionExtendedPayload {
+  package_id: string;
+  previous_expires_at: string | null;
+  new_expires_at: string;
+  reason: string;
+}
+
+/** `v1.retention.hold_applied` */
+export interface RetentionHoldAppliedPayload {
+  package_id: string;
+  hold_id: string;
+  reason: string;
+  /** Holds active on the package after this one. */
+  active_holds: number;
+}
+
+/** `v1.retention.hold_released` */
+export interface RetentionHoldReleasedPayload {
+  package_id: string;
+  hold_id: string;
+  reason: string;
+  /** Holds still active on the package after this release. */
+  active_holds: number;
+}
+
+/** `v1.retention.deletion_eligible`: expired and unheld. */
+export interface RetentionDeletionEligiblePayload {
+  package_id: string;
+  expires_at: string;
+}
+
+/** `v1.package.deleted`: the package and its files are gone; their bytes go to GC. */
+export interface PackageDeletedPayload {
+  package_id: string;
+  reason: string;
+  /** Ids of the files unlinked with it. */
+  file_ids: string[];
+}

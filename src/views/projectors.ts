@@ -14,6 +14,7 @@ import {
   type RetentionDefaultAppliedPayload,
 } from './payloads.js';
 import { ociProjectors } from './oci-projectors.js';
+import { retentionProjectors } from './retention-projectors.js';
 import { storedObject } from './stored-object.js';
 import type { ViewChange } from './view-changes.js';
 
@@ -21,6 +22,7 @@ type Projector = (event: StoredEvent) => ViewChange[];
 
 const projectors: Record<EventType, Projector> = {
   ...ociProjectors,
+  ...retentionProjectors,
   'v1.package.created': (event): ViewChange[] => {
     const p = decodePayload<PackageCreatedPayload>(event.payload, {
       package_id: 'string', name: 'string', producer: 'string', subject: 'string?', retention_class: 'string', metadata: 'object',
@@ -45,6 +47,7 @@ const projectors: Record<EventType, Projector> = {
         created_by: event.actor,
         created_at: event.createdAt,
         finalized_at: null,
+        deleted_at: null,
         last_event_sequence: event.sequence,
       },
     }, ...metadataRows];

@@ -38,6 +38,7 @@ export const VIEW_TABLES = {
   artifact_package_metadata: ['package_id', 'key'],
   artifact_files: ['id'],
   retention_state: ['package_id'],
+  retention_holds: ['id'],
   oci_repositories: ['name'],
   oci_blob_links: ['repository', 'digest'],
   oci_manifests: ['repository', 'digest'],
