@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RegistryError } from '../errors/index.js';
-import { childPointer, type Violation } from '../manifest/index.js';
+import { childPointer, isWellFormedText, type Violation } from '../manifest/index.js';
 import { ociDigestProblem } from './grammar.js';
 import {
   DOCKER_MANIFEST_LIST_V2,
@@ -141,12 +141,30 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     refuse([{ pointer: '', message: `manifest is not valid JSON: ${(error as Error).message}` }]);
   }
   if (!isObject(document)) refuse([{ pointer: '', message: `manifest must be a JSON object, got ${kindOf(document)}` }]);
+  // Escapes like "\ud800" decode to unpaired surrogates that no UTF-8 text
+  // (nor our canonical event payloads) can hold.
+  const illFormed = illFormedStrings(document, '');
+  if (illFormed.length > 0) refuse(illFormed);
 
   const mediaType = resolveMediaType(document, contentType);
   const out: Violation[] = [];
   const parsed = isIndexManifestType(mediaType) ? checkIndex(document, mediaType, out) : checkImage(document, mediaType, out);
   if (out.length > 0) refuse(out);
   return parsed;
+}
+
+function illFormedStrings(node: unknown, pointer: string, out: Violation[] = []): Violation[] {
+  if (typeof node === 'string') {
+    if (!isWellFormedText(node)) out.push({ pointer, message: 'string contains an unpaired UTF-16 surrogate escape' });
+  } else if (Array.isArray(node)) {
+    node.forEach((item, index) => illFormedStrings(item, childPointer(pointer, index), out));
+  } else if (node !== null && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      if (!isWellFormedText(key)) out.push({ pointer, message: 'object key contains an unpaired UTF-16 surrogate escape' });
+      illFormedStrings(value, childPointer(pointer, key), out);
+    }
+  }
+  return out;
 }
 
 function refuse(violations: Violation[]): never {

@@ -48,12 +48,32 @@ export function createOciRouter(registry: Registry, logger: Logger): Router {
   return router;
 }
 
+/**
+ * The request path with each segment percent-decoded (as distribution does),
+ * refusing encodings that would change the path's shape (`%2F`) or are not
+ * UTF-8.
+ */
+function decodedPath(raw: string): string {
+  return raw.split('/').map((segment) => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      throw new RegistryError('NAME_INVALID', `path segment ${JSON.stringify(segment.slice(0, 80))} is not valid percent-encoded UTF-8`);
+    }
+    if (decoded.includes('/')) throw new RegistryError('NAME_INVALID', 'an encoded "/" (%2F) is not allowed in a path segment');
+    return decoded;
+  }).join('/');
+}
+
 async function dispatch(registry: Registry, request: Request, response: Response): Promise<void> {
-  const path = request.path;
+  const path = decodedPath(request.path);
   for (const route of routes) {
     const match = route.pattern.exec(path);
     if (!match) continue;
-    const handler = route.methods[request.method as keyof OciRoute['methods']];
+    // HEAD is GET without a body wherever a route has no HEAD of its own (Node drops the body).
+    const method = request.method === 'HEAD' && !route.methods.HEAD ? 'GET' : request.method;
+    const handler = route.methods[method as keyof OciRoute['methods']];
     if (!handler) {
       response.setHeader('Allow', Object.keys(route.methods).join(', '));
       throw new RegistryError('UNSUPPORTED', `${request.method} is not supported on ${request.originalUrl}`);

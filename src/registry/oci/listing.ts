@@ -5,7 +5,7 @@
  */
 import { RegistryError } from '../../errors/index.js';
 import { fromJcs } from '../../manifest/index.js';
-import { parseOciDigest } from '../../oci/index.js';
+import { isMediaTypeName, isRepositoryName, isTag, parseOciDigest } from '../../oci/index.js';
 import type { RegistryContext } from '../context.js';
 
 /** One page of names. `more` is true when a next page exists. */
@@ -22,6 +22,8 @@ export async function listTags(ctx: RegistryContext, repository: string, n: numb
   const known = await ctx.db.knex('oci_repositories').where({ name: repository }).first('name');
   if (!known) throw new RegistryError('NAME_UNKNOWN', `repository ${repository} is not known`);
   const query = ctx.db.knex('oci_tags').where({ repository }).orderBy('tag', 'asc');
+  // `last` must be a real tag value (spec); anything else names no position.
+  if (last !== undefined && !isTag(last)) throw new RegistryError('TAG_INVALID', `last=${JSON.stringify(String(last).slice(0, 140))} is not a tag`);
   if (last !== undefined) query.andWhere('tag', '>', last);
   return page(await query.limit(limitFor(ctx, n)).pluck('tag'), n);
 }
@@ -30,6 +32,7 @@ export async function listTags(ctx: RegistryContext, repository: string, n: numb
 export async function listRepositories(ctx: RegistryContext, n: number | undefined, last: string | undefined): Promise<NamePage> {
   const size = n ?? 100;
   const query = ctx.db.knex('oci_repositories').orderBy('name', 'asc');
+  if (last !== undefined && !isRepositoryName(last)) throw new RegistryError('NAME_INVALID', `last=${JSON.stringify(String(last).slice(0, 300))} is not a repository name`);
   if (last !== undefined) query.andWhere('name', '>', last);
   return page(await query.limit(limitFor(ctx, size)).pluck('name'), size);
 }
@@ -49,6 +52,8 @@ export interface ReferrerRow {
  */
 export async function listReferrers(ctx: RegistryContext, repository: string, digest: string, artifactType?: string): Promise<ReferrerRow[]> {
   parseOciDigest(digest);
+  // No manifest can have an artifact type that is not a media type.
+  if (artifactType !== undefined && !isMediaTypeName(artifactType)) return [];
   const query = ctx.db.knex('oci_manifests').where({ repository, subject_digest: digest }).orderBy('digest', 'asc');
   if (artifactType !== undefined) query.andWhere({ artifact_type: artifactType });
   const rows = await query.select('media_type', 'digest', 'size', 'artifact_type', 'annotations');
