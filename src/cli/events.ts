@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { nonNegativeInteger, withRegistry } from './common.js';
+import { printRemoteEvents } from './remote-events.js';
 
 /** Registers `events`. */
 export function registerEvents(program: Command): void {
@@ -13,7 +14,9 @@ export function registerEvents(program: Command): void {
     .option('--since <sequence>', 'print events with a greater sequence', nonNegativeInteger('--since'), 0)
     .option('--limit <count>', 'stop after this many events', nonNegativeInteger('--limit'))
     .option('--follow', 'keep printing new events as they commit (Ctrl-C stops)')
-    .action(async (options: { since: number; limit?: number; follow?: boolean }) => {
+    .option('--url <url>', 'read the events of a remote server instead of the local database')
+    .action(async (options: { since: number; limit?: number; follow?: boolean; url?: string }) => {
+      if (options.url !== undefined) return printRemoteEvents({ ...options, url: options.url });
       await withRegistry(async ({ registry }) => {
         const limit = options.limit ?? Number.POSITIVE_INFINITY;
         if (limit === 0) return;

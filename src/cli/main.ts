@@ -11,6 +11,8 @@ import { registerServe } from './serve.js';
 import { registerIngest } from './ingest.js';
 import { registerMaintenance } from './maintenance.js';
 import { registerEvents } from './events.js';
+import { registerPush } from './push.js';
+import { registerPull } from './pull.js';
 
 /** Builds the command tree (exported for tests and help generation). */
 export function buildProgram(): Command {
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerMaintenance(program);
   registerIngest(program);
   registerEvents(program);
+  registerPush(program);
+  registerPull(program);
   return program;
 }
 
