@@ -5,7 +5,7 @@
  */
 
 /** `created` until finalized; `finalized` once its manifest is sealed. */
-export type PackageStatus = 'created' | 'finalized';
+export type PackageStatus = 'created' | 'finalized' | 'deleted';
 
 /** A package. */
 export interface Package {
@@ -20,6 +20,7 @@ export interface Package {
   readonly created_by: string;
   readonly created_at: string;
   readonly finalized_at: string | null;
+  readonly deleted_at: string | null;
   readonly expires_at: string | null;
   readonly file_count: number;
   readonly total_size: number;

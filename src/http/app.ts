@@ -9,6 +9,7 @@ import type { Registry } from '../registry/index.js';
 import { VERSION } from '../version.js';
 import { notFoundHandler, problemHandler } from './problem.js';
 import { createOciRouter } from './oci/router.js';
+import { createNativeRouter } from './native/index.js';
 
 /** Builds the HTTP application over a registry. */
 export function createHttpApp(registry: Registry, logger: Logger): Express {
@@ -26,6 +27,7 @@ export function createHttpApp(registry: Registry, logger: Logger): Express {
   });
 
   app.use('/v2', createOciRouter(registry, logger));
+  app.use(createNativeRouter(registry, logger));
 
   app.use(notFoundHandler);
   app.use(problemHandler(logger));

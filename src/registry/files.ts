@@ -110,7 +110,14 @@ export async function getFile(ctx: RegistryContext, fileId: string): Promise<Fil
   return toFileView(row);
 }
 
-/** Files of a package in relative-path order. */
+/** Files of a package in relative-path order. @throws PACKAGE_NOT_FOUND. */
+export async function listPackageFiles(ctx: RegistryContext, packageId: string): Promise<FileView[]> {
+  const pkg = isId(packageId) ? await ctx.db.knex('artifact_packages').where('id', packageId).first('id') : undefined;
+  if (!pkg) throw new RegistryError('PACKAGE_NOT_FOUND', `no package ${JSON.stringify(packageId)}`);
+  return listFiles(ctx, packageId);
+}
+
+/** Files of a package in relative-path order (the package is known to exist). */
 export async function listFiles(ctx: RegistryContext, packageId: string, trx?: Transaction): Promise<FileView[]> {
   const rows = await (trx ?? ctx.db.knex)('artifact_files').where('package_id', packageId).orderBy('relative_path', 'asc');
   return rows.map(toFileView);

@@ -7,7 +7,7 @@ import type { ByteRange } from '../storage/index.js';
 import type { ReplayProgress } from '../views/index.js';
 import type { Actor, RegistryContext } from './context.js';
 import { fetchEvents, tailEvents, waitForEvents, type EventFilter } from './events.js';
-import { getFile, ingestFile, listFiles, openFile, type IngestFileInput } from './files.js';
+import { getFile, ingestFile, listPackageFiles, openFile, type IngestFileInput } from './files.js';
 import { finalizePackage, getManifestBytes } from './finalize.js';
 import { health, replay, verify } from './maintenance.js';
 import { createPackage, getPackage, listPackages, type CreatePackageInput, type PackageFilter } from './packages.js';
@@ -28,7 +28,7 @@ export class Registry {
   ingestFile(packageId: string, input: IngestFileInput, source: AsyncIterable<Uint8Array>, actor: Actor, signal?: AbortSignal) {
     return ingestFile(this.context, packageId, input, source, actor, signal);
   }
-  listFiles(packageId: string) { return listFiles(this.context, packageId); }
+  listFiles(packageId: string) { return listPackageFiles(this.context, packageId); }
   getFile(fileId: string) { return getFile(this.context, fileId); }
   openFile(fileId: string, range?: ByteRange) { return openFile(this.context, fileId, range); }
   finalizePackage(packageId: string, actor: Actor) { return finalizePackage(this.context, packageId, actor); }
