@@ -13,6 +13,8 @@ import { registerMaintenance } from './maintenance.js';
 import { registerEvents } from './events.js';
 import { registerPush } from './push.js';
 import { registerPull } from './pull.js';
+import { registerAuth } from './auth.js';
+import { registerAudit } from './audit.js';
 
 /** Builds the command tree (exported for tests and help generation). */
 export function buildProgram(): Command {
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerPush(program);
   registerPull(program);
+  registerAuth(program);
+  registerAudit(program);
   return program;
 }
 

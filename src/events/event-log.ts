@@ -61,6 +61,10 @@ export interface EventFilter {
   readonly eventType?: string;
   readonly subjectKind?: string;
   readonly subjectId?: string;
+  /** Only events caused by this principal. */
+  readonly actor?: string;
+  /** Only events at or after this instant (ISO-8601 UTC). */
+  readonly createdFrom?: string;
 }
 
 /** True when `event` passes `filter`. */
@@ -72,6 +76,8 @@ export function matchesFilter(event: Pick<StoredEvent, 'type' | 'subjectKind' | 
   }
   if (filter.subjectKind !== undefined && event.subjectKind !== filter.subjectKind) return false;
   if (filter.subjectId !== undefined && event.subjectId !== filter.subjectId) return false;
+  if (filter.actor !== undefined && (event as { actor?: string }).actor !== filter.actor) return false;
+  if (filter.createdFrom !== undefined && ((event as { createdAt?: string }).createdAt ?? '') < filter.createdFrom) return false;
   return true;
 }
 
@@ -147,6 +153,8 @@ export class EventLog {
     }
     if (filter?.subjectKind !== undefined) query.where('subject_kind', filter.subjectKind);
     if (filter?.subjectId !== undefined) query.where('subject_id', filter.subjectId);
+    if (filter?.actor !== undefined) query.where('actor', filter.actor);
+    if (filter?.createdFrom !== undefined) query.where('created_at', '>=', filter.createdFrom);
     return (await query).map(toStoredEvent);
   }
 
