@@ -69,6 +69,13 @@ module.exports = {
       from: { path: '^src/', pathNot: ['^src/cli/', '^src/index\\.ts$'] },
       to: { path: '^src/app\\.ts$' },
     },
+    {
+      name: 'aws-sdk-only-in-s3-backend',
+      comment: 'S3 vocabulary stays inside the S3 backend: nothing else imports the AWS SDK (or its @smithy runtime).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/storage/backends/s3/' },
+      to: { path: '(^|/)@(aws-sdk|smithy)/' },
+    },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
     { name: 'not-to-test', severity: 'error', from: { path: '^src/' }, to: { path: '^(test|bench)/' } },
   ],

@@ -8,14 +8,20 @@
 import { RegistryError } from '../errors/index.js';
 import type { StorageBackend } from './backend.js';
 import { openLocalBackend, type LocalBackendOptions } from './backends/local/index.js';
+import { openS3Backend, type S3BackendOptions } from './backends/s3/index.js';
 
 /** Settings of the local-disk backend. */
 export interface LocalBackendSettings extends LocalBackendOptions {
   kind: 'local';
 }
 
+/** Settings of the S3 backend (AWS S3 or an S3-compatible store). */
+export interface S3BackendSettings extends S3BackendOptions {
+  kind: 's3';
+}
+
 /** Settings of any backend, discriminated by `kind`. */
-export type BackendSettings = LocalBackendSettings;
+export type BackendSettings = LocalBackendSettings | S3BackendSettings;
 
 /** The kind names {@link createBackend} accepts. */
 export type BackendKind = BackendSettings['kind'];
@@ -24,6 +30,7 @@ type Openers = { [K in BackendKind]: (settings: Extract<BackendSettings, { kind:
 
 const OPENERS: Openers = {
   local: (settings) => openLocalBackend(settings),
+  s3: (settings) => openS3Backend(settings),
 };
 
 /** The kind names this build can open, for configuration validation and help texts. */

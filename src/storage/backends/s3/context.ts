@@ -1,0 +1,61 @@
+/**
+ * @module storage/backends/s3/context
+ * The client and the settings every part of the S3 backend shares, and the
+ * client configuration that works with AWS S3 and with S3-compatible stores.
+ */
+import { S3Client, type ServerSideEncryption, type StorageClass } from '@aws-sdk/client-s3';
+import { KeyLayout } from './keys.js';
+import type { ResolvedS3Settings } from './settings.js';
+
+/** Request parameters that carry the configured server-side encryption. */
+export interface EncryptionParams {
+  ServerSideEncryption?: ServerSideEncryption;
+  SSEKMSKeyId?: string;
+}
+
+/** Request parameters of a published object: encryption and storage class. */
+export interface PublishParams extends EncryptionParams {
+  StorageClass?: StorageClass;
+}
+
+/** What the backend's modules share. */
+export interface S3Context {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly layout: KeyLayout;
+  readonly settings: ResolvedS3Settings;
+  /** For staging objects and upload parts. */
+  readonly encryption: EncryptionParams;
+  /** For published objects. */
+  readonly publish: PublishParams;
+}
+
+/**
+ * Builds the client of `settings`. Checksums are computed and validated only
+ * where S3 requires them: with the SDK's newer defaults (a CRC on every
+ * request, sent as a trailer of an aws-chunked body) Ceph RGW refuses
+ * streamed uploads with 411. Integrity of the bytes on the wire still holds:
+ * over plain HTTP the SDK signs the SHA-256 of every body, and callers verify
+ * content digests themselves.
+ */
+export function createS3Context(settings: ResolvedS3Settings): S3Context {
+  const client = new S3Client({
+    region: settings.region,
+    ...(settings.endpointUrl !== undefined ? { endpoint: settings.endpointUrl } : {}),
+    ...(settings.credentials !== undefined ? { credentials: settings.credentials } : {}),
+    forcePathStyle: settings.forcePathStyle,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const encryption: EncryptionParams = settings.sse
+    ? {
+        ServerSideEncryption: settings.sse.algorithm as ServerSideEncryption,
+        ...(settings.sse.kmsKeyId !== undefined ? { SSEKMSKeyId: settings.sse.kmsKeyId } : {}),
+      }
+    : {};
+  const publish: PublishParams = {
+    ...encryption,
+    ...(settings.storageClass !== undefined ? { StorageClass: settings.storageClass as StorageClass } : {}),
+  };
+  return Object.freeze({ client, bucket: settings.bucket, layout: new KeyLayout(settings.keyPrefix), settings, encryption, publish });
+}
