@@ -26,6 +26,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** All settings of one process. */
 export interface Settings {
   readonly listen: { readonly host: string; readonly port: number };
+  /** Where to serve `/metrics` alone, without authentication (`ARTIFACTSTORE_METRICS_LISTEN`); absent = no such listener. */
+  readonly metricsListen?: { readonly host: string; readonly port: number };
   readonly database: DatabaseSettings;
   readonly storage: { readonly backend: 'local'; readonly localRoot: string };
   readonly logLevel: LogLevel;
@@ -33,17 +35,64 @@ export interface Settings {
   readonly retentionDurations: Readonly<Record<string, number | null>>;
   /** OCI Distribution limits. */
   readonly oci: { readonly manifestMaxBytes: number; readonly uploadTtlSeconds: number };
+  /** HTTP hardening limits (always set by {@link loadSettings}). */
+  readonly http?: HttpLimits;
+  /** Authentication; absent in settings built by hand (tests): the server runs open. */
+  readonly auth?: AuthConfig;
 }
+
+/** HTTP hardening limits of one process (src/http/hardening); request limits count per process. */
+export interface HttpLimits {
+  /** Time a client may take to send a request's headers. */
+  readonly headersTimeoutMs: number;
+  /** A connection with no bytes in either direction for this long is closed (stalled bodies included). */
+  readonly idleTimeoutMs: number;
+  /** An idle keep-alive connection between requests is closed after this long. */
+  readonly keepAliveTimeoutMs: number;
+  /** Largest request head (request line + headers); Node answers 431 above. */
+  readonly maxHeaderBytes: number;
+  /** Sustained requests per second per principal (client IP when anonymous); 0 = off. */
+  readonly rateLimitPerSecond: number;
+  /** Requests a principal (or IP) may make at once above the sustained rate. */
+  readonly rateLimitBurst: number;
+  /** Upload bodies in flight per principal (or IP); 0 = off. */
+  readonly maxConcurrentUploads: number;
+}
+
+/** {@link HttpLimits} of the documented defaults. */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
+  headersTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxHeaderBytes: 16_384,
+  rateLimitPerSecond: 100,
+  rateLimitBurst: 200,
+  maxConcurrentUploads: 16,
+});
 
 /** Every variable with its default, in the order the README documents them. */
 export const SETTING_DEFAULTS = {
   ARTIFACTSTORE_LISTEN: '127.0.0.1:5000',
+  ARTIFACTSTORE_METRICS_LISTEN: '',
   ARTIFACTSTORE_DATABASE_URL: './var/artifactstore.db',
   ARTIFACTSTORE_STORAGE_LOCAL_ROOT: './var/storage',
   ARTIFACTSTORE_LOG_LEVEL: 'info',
   ARTIFACTSTORE_RETENTION_CONFIG_PATH: '',
   ARTIFACTSTORE_OCI_MANIFEST_MAX_BYTES: '4194304',
   ARTIFACTSTORE_UPLOAD_SESSION_TTL: '24h',
+  ARTIFACTSTORE_HTTP_HEADERS_TIMEOUT: '30s',
+  ARTIFACTSTORE_HTTP_IDLE_TIMEOUT: '60s',
+  ARTIFACTSTORE_HTTP_KEEPALIVE_TIMEOUT: '5s',
+  ARTIFACTSTORE_HTTP_MAX_HEADER_BYTES: '16384',
+  ARTIFACTSTORE_HTTP_RATE_LIMIT: '100',
+  ARTIFACTSTORE_HTTP_RATE_LIMIT_BURST: '200',
+  ARTIFACTSTORE_HTTP_MAX_CONCURRENT_UPLOADS: '16',
+  ARTIFACTSTORE_AUTH_FILE: '',
+  ARTIFACTSTORE_ANON_READ: 'false',
+  ARTIFACTSTORE_AUTH_KEY_FILE: './var/auth/token-signing-key.jwk.json',
+  ARTIFACTSTORE_AUTH_SERVICE: 'artifactstore',
+  ARTIFACTSTORE_AUTH_REALM: '',
+  ARTIFACTSTORE_ALLOW_OPEN: 'false',
 } as const;
 
 /**
@@ -72,6 +121,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   };
 
   const listen = parseListen(read('ARTIFACTSTORE_LISTEN'), problems);
+  const metricsListenText = read('ARTIFACTSTORE_METRICS_LISTEN');
+  const metricsListen = metricsListenText === '' ? undefined : parseListen(metricsListenText, problems, 'ARTIFACTSTORE_METRICS_LISTEN');
   const database = parseDatabaseUrl(read('ARTIFACTSTORE_DATABASE_URL'), cwd, problems);
   const localRoot = path.resolve(cwd, read('ARTIFACTSTORE_STORAGE_LOCAL_ROOT'));
   const logLevel = read('ARTIFACTSTORE_LOG_LEVEL').toLowerCase();
@@ -91,26 +142,92 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   if (uploadTtlSeconds === undefined || uploadTtlSeconds === null) {
     problems.push(`ARTIFACTSTORE_UPLOAD_SESSION_TTL must be a duration like 30s, 12h or 1d; got ${JSON.stringify(ttlText)}`);
   }
+  const http = readHttpLimits(read, problems);
+  const auth = readAuthSettings(read, cwd, problems);
 
   if (problems.length > 0) {
     throw new RegistryError('CONFIG_INVALID', problems.join('; '), { problems });
   }
   return {
     listen: listen!,
+    ...(metricsListen ? { metricsListen } : {}),
     database: database!,
     storage: { backend: 'local', localRoot },
     logLevel: logLevel as LogLevel,
     retentionDurations,
     oci: { manifestMaxBytes, uploadTtlSeconds: uploadTtlSeconds as number },
+    http,
+    auth,
+  };
+}
+
+/** Authentication settings. */
+export interface AuthConfig {
+  /** Principals file (YAML or JSON); undefined: no principals. */
+  readonly file: string | undefined;
+  /** Anonymous callers may pull when principals exist. */
+  readonly anonRead: boolean;
+  /** Where the token signing key (ES256 JWK) lives; generated on first start. */
+  readonly keyFile: string;
+  /** `service` of the Docker token flow. */
+  readonly service: string;
+  /** Absolute URL of the token endpoint to advertise; undefined: derived from each request's Host. */
+  readonly realm: string | undefined;
+  /** Run open (no principals) even on a non-loopback address. */
+  readonly allowOpen: boolean;
+}
+
+function readAuthSettings(read: (name: keyof typeof SETTING_DEFAULTS) => string, cwd: string, problems: string[]): AuthConfig {
+  const flag = (name: 'ARTIFACTSTORE_ANON_READ' | 'ARTIFACTSTORE_ALLOW_OPEN'): boolean => {
+    const value = read(name).toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(value)) return true;
+    if (['false', '0', 'no', 'off'].includes(value)) return false;
+    problems.push(`${name} must be true or false; got ${JSON.stringify(value)}`);
+    return false;
+  };
+  const realm = read('ARTIFACTSTORE_AUTH_REALM');
+  if (realm !== '' && !/^https?:\/\/\S+$/.test(realm)) problems.push(`ARTIFACTSTORE_AUTH_REALM must be an http(s) URL of the token endpoint; got ${JSON.stringify(realm)}`);
+  const file = read('ARTIFACTSTORE_AUTH_FILE');
+  return {
+    file: file === '' ? undefined : path.resolve(cwd, file),
+    anonRead: flag('ARTIFACTSTORE_ANON_READ'),
+    keyFile: path.resolve(cwd, read('ARTIFACTSTORE_AUTH_KEY_FILE')),
+    service: read('ARTIFACTSTORE_AUTH_SERVICE'),
+    realm: realm === '' ? undefined : realm,
+    allowOpen: flag('ARTIFACTSTORE_ALLOW_OPEN'),
+  };
+}
+
+/** Reads the `ARTIFACTSTORE_HTTP_*` limits, reporting each bad one. */
+function readHttpLimits(read: (name: keyof typeof SETTING_DEFAULTS) => string, problems: string[]): HttpLimits {
+  const seconds = (name: keyof typeof SETTING_DEFAULTS): number => {
+    const value = parseDuration(read(name));
+    if (typeof value !== 'number') problems.push(`${name} must be a duration like 30s or 2m; got ${JSON.stringify(read(name))}`);
+    return (value ?? 0) * 1000;
+  };
+  const integer = (name: keyof typeof SETTING_DEFAULTS, min: number): number => {
+    const text = read(name);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) problems.push(`${name} must be an integer of at least ${min}; got ${JSON.stringify(text)}`);
+    return value;
+  };
+  return {
+    headersTimeoutMs: seconds('ARTIFACTSTORE_HTTP_HEADERS_TIMEOUT'),
+    idleTimeoutMs: seconds('ARTIFACTSTORE_HTTP_IDLE_TIMEOUT'),
+    keepAliveTimeoutMs: seconds('ARTIFACTSTORE_HTTP_KEEPALIVE_TIMEOUT'),
+    maxHeaderBytes: integer('ARTIFACTSTORE_HTTP_MAX_HEADER_BYTES', 1024),
+    rateLimitPerSecond: integer('ARTIFACTSTORE_HTTP_RATE_LIMIT', 0),
+    rateLimitBurst: integer('ARTIFACTSTORE_HTTP_RATE_LIMIT_BURST', 1),
+    maxConcurrentUploads: integer('ARTIFACTSTORE_HTTP_MAX_CONCURRENT_UPLOADS', 0),
   };
 }
 
 /** Parses `host:port` (IPv6 as `[::1]:5000`). */
-export function parseListen(text: string, problems: string[]): { host: string; port: number } | undefined {
+export function parseListen(text: string, problems: string[], variable = 'ARTIFACTSTORE_LISTEN'): { host: string; port: number } | undefined {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[3]) : NaN;
   if (!match || !Number.isInteger(port) || port < 0 || port > 65_535) {
-    problems.push(`ARTIFACTSTORE_LISTEN must be host:port (e.g. 127.0.0.1:5000 or [::1]:5000); got ${JSON.stringify(text)}`);
+    problems.push(`${variable} must be host:port (e.g. 127.0.0.1:5000 or [::1]:5000); got ${JSON.stringify(text)}`);
     return undefined;
   }
   return { host: (match[1] ?? match[2]) as string, port };

@@ -7,7 +7,10 @@ import { loadSettings } from '../config.js';
 import { openRegistry } from '../app.js';
 import { createLogger } from '../logging.js';
 import { startServer } from '../http/server.js';
+import { startMetricsServer } from '../http/observability/index.js';
 import { VERSION } from '../version.js';
+import { openHttpAuth } from '../http/auth/index.js';
+import { principalOf } from '../http/principal.js';
 
 /** Registers `serve`. */
 export function registerServe(program: Command): void {
@@ -17,8 +20,16 @@ export function registerServe(program: Command): void {
     .action(async () => {
       const settings = loadSettings();
       const logger = createLogger(settings.logLevel);
+      const authentication = settings.auth ? await openHttpAuth(settings.auth, settings.listen.host, logger) : undefined;
       const instance = await openRegistry(settings, { migrate: true, cleanStaging: true });
-      const server = await startServer(instance.registry, settings.listen, logger);
+      const server = await startServer(instance.registry, settings.listen, logger, settings.http, {
+        metrics: instance.metrics,
+        // On the main listener, /metrics is for administrators (everyone while the server runs open).
+        authorizeMetrics: (request) => principalOf(request).admin,
+        ...(authentication ? { auth: authentication.auth } : {}),
+      });
+      const metricsServer = settings.metricsListen ? await startMetricsServer(instance.metrics, settings.metricsListen, logger) : undefined;
+      if (metricsServer) logger.info({ metrics: metricsServer.address }, 'serving /metrics without authentication on the metrics listener');
       const { address, port } = server.address;
       const shown = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
       logger.info({ version: VERSION, database: settings.database.client, storage: settings.storage }, `artifactstore listening on http://${shown}`);
@@ -45,6 +56,8 @@ export function registerServe(program: Command): void {
       });
       clearInterval(purgeTimer);
       await server.close();
+      await metricsServer?.close();
       await instance.close();
+      authentication?.close();
     });
 }

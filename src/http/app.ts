@@ -9,13 +9,31 @@ import type { Registry } from '../registry/index.js';
 import { VERSION } from '../version.js';
 import { notFoundHandler, problemHandler } from './problem.js';
 import { createOciRouter } from './oci/router.js';
+import { authenticate, bearerChallenge, createTokenRouter, type HttpAuth } from './auth/index.js';
 import { createNativeRouter } from './native/index.js';
+import type { HttpLimits } from '../config.js';
+import { EMBEDDED_HTTP_LIMITS, requestLimits, securityHeaders } from './hardening/index.js';
+import { createHttpObservability, type HttpObservabilityOptions } from './observability/index.js';
 
-/** Builds the HTTP application over a registry. */
-export function createHttpApp(registry: Registry, logger: Logger): Express {
+
+/** Everything an app is built with besides the registry, logger and limits. */
+export interface HttpAppOptions extends HttpObservabilityOptions {
+  /** Authentication; absent, the server runs open. */
+  readonly auth?: HttpAuth;
+}
+
+/** Builds the HTTP application over a registry; `limits` are the process's `settings.http` (default: no per-caller limits). */
+export function createHttpApp(registry: Registry, rootLogger: Logger, limits: HttpLimits = EMBEDDED_HTTP_LIMITS, observe: HttpAppOptions = {}): Express {
+  const auth = observe.auth;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // First: request ids, request loggers, HTTP metrics, the access log.
+  const observability = createHttpObservability(registry, rootLogger, observe);
+  app.use(observability.middleware);
+  // What routers and renderers log while handling a request carries its request_id.
+  const logger = observability.logger;
+  app.use(securityHeaders);
 
   app.get('/', (_request, response) => {
     response.json({ name: 'artifactstore', version: VERSION, description: 'artifact registry and storage gateway', health: '/health' });
@@ -25,8 +43,17 @@ export function createHttpApp(registry: Registry, logger: Logger): Express {
     const report = await registry.health();
     response.status(report.status === 'ok' ? 200 : 503).json(report);
   });
+  app.get('/ready', observability.serveReady);
 
-  app.use('/v2', createOciRouter(registry, logger));
+  if (auth) {
+    app.use(createTokenRouter(auth.settings));
+    app.use(authenticate(auth.settings));
+  }
+  // Keyed on the principal: keep after authentication. `/` and `/health` are exempt.
+  app.use(requestLimits(limits, logger));
+  // After authentication: `observe.authorizeMetrics` reads the principal.
+  app.get('/metrics', observability.serveMetrics);
+  app.use('/v2', createOciRouter(registry, logger, auth ? { challenge: bearerChallenge(auth.settings, auth.realm) } : undefined));
   app.use(createNativeRouter(registry, logger));
 
   app.use(notFoundHandler);

@@ -6,7 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from '../registry/index.js';
-import { createHttpApp } from './app.js';
+import { createHttpApp, type HttpAppOptions } from './app.js';
+import type { HttpLimits } from '../config.js';
+import { applyTimeouts, EMBEDDED_HTTP_LIMITS, serverOptions } from './hardening/index.js';
 
 /** A listening server. */
 export interface RunningServer {
@@ -17,9 +19,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts serving `registry` on host:port. */
-export async function startServer(registry: Registry, listen: { host: string; port: number }, logger: Logger): Promise<RunningServer> {
-  const server = createServer(createHttpApp(registry, logger));
+/** Starts serving `registry` on host:port under `limits` (`settings.http`; default: timeouts only, no per-caller limits). */
+export async function startServer(registry: Registry, listen: { host: string; port: number }, logger: Logger, limits: HttpLimits = EMBEDDED_HTTP_LIMITS, observe: HttpAppOptions = {}): Promise<RunningServer> {
+  const server = createServer(serverOptions(limits), createHttpApp(registry, logger, limits, observe));
+  applyTimeouts(server, limits, logger);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => {

@@ -31,3 +31,13 @@ export async function openObject(ctx: RegistryContext, address: string, range?: 
   const served = await ctx.dataPlane.serveObject(object.contentAddress, range);
   return { object, ...served };
 }
+
+/** Names (package names and OCI repositories) that hold `address`, for authorization. */
+export async function namesHoldingObject(ctx: RegistryContext, address: string): Promise<string[]> {
+  const object = await statObject(ctx, address);
+  const knex = ctx.db.knex;
+  const packages = await knex('artifact_files as f').join('artifact_packages as p', 'p.id', 'f.package_id').where('f.content_address', object.contentAddress).distinct('p.name').pluck('p.name');
+  const links = await knex('oci_blob_links').where('content_address', object.contentAddress).distinct('repository').pluck('repository');
+  const manifests = await knex('oci_manifests').where('content_address', object.contentAddress).distinct('repository').pluck('repository');
+  return [...new Set([...packages, ...links, ...manifests] as string[])];
+}

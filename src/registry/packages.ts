@@ -170,6 +170,8 @@ export interface PackageFilter {
   readonly status?: string;
   /** Top-level metadata keys and the text of their values (see metadataValueText). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** Only names matching one of these SQL LIKE patterns (escape `\`); null or absent: every name. */
+  readonly namePatterns?: readonly string[] | null;
 }
 
 /** One page of packages in creation order; `nextCursor` is null on the last page. */
@@ -195,6 +197,13 @@ export async function listPackages(ctx: RegistryContext, filter: PackageFilter, 
   if (filter.subject !== undefined) query.where('subject', filter.subject);
   if (filter.retentionClass !== undefined) query.where('retention_class', filter.retentionClass);
   if (filter.status !== undefined) query.where('status', filter.status);
+  if (filter.namePatterns) {
+    const patterns = filter.namePatterns;
+    if (patterns.length === 0) return { items: [], nextCursor: null };
+    query.where((builder) => {
+      for (const pattern of patterns) builder.orWhereRaw("name LIKE ? ESCAPE '\\'", [pattern]);
+    });
+  }
   for (const [key, value] of Object.entries(filter.metadata ?? {})) {
     query.whereIn('id', knex('artifact_package_metadata').select('package_id').where({ key, value }));
   }

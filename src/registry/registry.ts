@@ -12,7 +12,7 @@ import { finalizePackage, getManifestBytes } from './finalize.js';
 import { health, replay, verify } from './maintenance.js';
 import { createPackage, getPackage, listPackages, type CreatePackageInput, type PackageFilter } from './packages.js';
 import { appendFileUpload, cancelFileUpload, completeFileUpload, fileUpload, startFileUpload, type FileChunk, type StartFileUploadInput } from './file-uploads.js';
-import { openObject, statObject } from './objects.js';
+import { namesHoldingObject, openObject, statObject } from './objects.js';
 import { applyHold, deletePackage, extendRetention, getRetention, releaseHold, sweepRetention } from './retention.js';
 import { deleteBlob, mountBlob, openBlob, pushBlob, statBlob } from './oci/blobs.js';
 import { appendUpload, cancelUpload, completeUpload, purgeExpiredUploads, startUpload, uploadStatus, type ChunkRange } from './oci/uploads.js';
@@ -45,6 +45,7 @@ export class Registry {
   releaseHold(packageId: string, holdId: string, reason: string, actor: Actor) { return releaseHold(this.context, packageId, holdId, reason, actor); }
   sweepRetention(now?: Date, actor?: Actor) { return sweepRetention(this.context, now, actor); }
   deletePackage(packageId: string, reason: string, actor: Actor) { return deletePackage(this.context, packageId, reason, actor); }
+  namesHoldingObject(address: string) { return namesHoldingObject(this.context, address); }
   statObject(address: string) { return statObject(this.context, address); }
   openObject(address: string, range?: ByteRange) { return openObject(this.context, address, range); }
   fetchEvents(since: number, limit: number, filter?: EventFilter) { return fetchEvents(this.context, since, limit, filter); }
@@ -62,7 +63,9 @@ export class Registry {
   pushBlob(repository: string, digest: string, source: AsyncIterable<Uint8Array>, actor: Actor, contentLength?: number) {
     return pushBlob(this.context, repository, digest, source, actor, contentLength);
   }
-  mountBlob(repository: string, digest: string, from: string | undefined, actor: Actor) { return mountBlob(this.context, repository, digest, from, actor); }
+  mountBlob(repository: string, digest: string, from: string | undefined, actor: Actor, canRead?: (repository: string) => boolean) {
+    return mountBlob(this.context, repository, digest, from, actor, canRead);
+  }
   deleteBlob(repository: string, digest: string, actor: Actor) { return deleteBlob(this.context, repository, digest, actor); }
   startUpload(repository: string, actor: Actor) { return startUpload(this.context, repository, actor); }
   uploadStatus(repository: string, id: string) { return uploadStatus(this.context, repository, id); }
@@ -81,6 +84,6 @@ export class Registry {
   openManifest(repository: string, reference: string) { return openManifest(this.context, repository, reference); }
   deleteManifest(repository: string, reference: string, actor: Actor) { return deleteManifest(this.context, repository, reference, actor); }
   listTags(repository: string, n: number | undefined, last: string | undefined) { return listTags(this.context, repository, n, last); }
-  listRepositories(n: number | undefined, last: string | undefined) { return listRepositories(this.context, n, last); }
+  listRepositories(n: number | undefined, last: string | undefined, namePatterns: readonly string[] | null = null) { return listRepositories(this.context, n, last, namePatterns); }
   listReferrers(repository: string, digest: string, artifactType?: string) { return listReferrers(this.context, repository, digest, artifactType); }
 }

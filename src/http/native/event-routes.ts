@@ -4,6 +4,8 @@
  * next matching commit) and `GET /events/stream` (Server-Sent Events,
  * resumable with `Last-Event-ID`).
  */
+import { principalOf } from '../principal.js';
+import { eventVisibility } from '../auth/visibility.js';
 import { once } from 'node:events';
 import { setInterval, clearInterval } from 'node:timers';
 import type { Response } from 'express';
@@ -53,8 +55,12 @@ export const eventRoutes: NativeRoute[] = [
         throw error;
       }
       if (signal.aborted) return;
+      // Events the caller may not read are skipped, but still advance the cursor.
+      const visible = eventVisibility(registry, principalOf(request));
+      const shown = [];
+      for (const event of events) if (await visible(event)) shown.push(event);
       response.setHeader('Cache-Control', 'no-store');
-      response.status(200).json({ events, next_since: events.at(-1)?.sequence ?? query.since });
+      response.status(200).json({ events: shown, next_since: events.at(-1)?.sequence ?? query.since });
     },
   },
   {
@@ -86,7 +92,9 @@ export const eventRoutes: NativeRoute[] = [
       response.write(`: events after ${since}\n\n`);
       const keepalive = setInterval(() => response.write(': keepalive\n\n'), options.keepaliveMs);
       try {
+        const visible = eventVisibility(registry, principalOf(request));
         for await (const event of registry.tailEvents(since, signal, filterOf(query))) {
+          if (!(await visible(event))) continue;
           await write(response, `id: ${event.sequence}\nevent: ${event.event_type}\ndata: ${JSON.stringify(event)}\n\n`, signal);
         }
       } catch (error) {

@@ -3,6 +3,7 @@
  * `POST|GET /packages`, `GET /packages/{id}`, `POST /packages/{id}/finalize`
  * and `GET /packages/{id}/manifest[.json]`.
  */
+import { principalOf } from '../principal.js';
 import type { Request } from 'express';
 import { z } from 'zod';
 import { renderPackage } from './render.js';
@@ -107,6 +108,7 @@ export const packageRoutes: NativeRoute[] = [
         ...(query.retention_class !== undefined ? { retentionClass: query.retention_class } : {}),
         ...(query.status !== undefined ? { status: query.status } : {}),
         ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+        namePatterns: principalOf(request).namePatterns('pull'),
       };
       const page = await registry.listPackages(filter, { limit: query.limit, ...(query.cursor !== undefined ? { cursor: query.cursor } : {}) });
       if (page.nextCursor !== null) response.setHeader('Link', nextLink(request, page.nextCursor));

@@ -4,6 +4,7 @@
  * queries: the actor, a disconnect signal, byte ranges, upload chunk
  * positions and conditional headers.
  */
+import { principalOf } from '../principal.js';
 import type { Request, Response } from 'express';
 import { RegistryError } from '../../errors/index.js';
 import type { Actor } from '../../registry/index.js';
@@ -13,8 +14,8 @@ import { contentLength, parseRangeHeader, resolveSuffix } from '../oci/request.j
  * Who is acting. Authentication comes later: everyone is `anonymous` until
  * then, and this is the one place that changes.
  */
-export function actorOf(_request: Request): Actor {
-  return 'anonymous';
+export function actorOf(request: Request): Actor {
+  return principalOf(request).name;
 }
 
 /** A signal that aborts when the client goes away before the response is complete. */

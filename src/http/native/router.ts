@@ -5,6 +5,7 @@
  * problem renderer (../problem.ts); this router only adds the headers some
  * problems carry (`Content-Range`, `Upload-Offset`, `Allow`).
  */
+import { checkAccess } from './access.js';
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
 import { RegistryError, isRegistryError } from '../../errors/index.js';
@@ -48,6 +49,7 @@ export function createNativeRouter(registry: Registry, logger: Logger, options: 
   const ordered = [...routes.filter((route) => route.method === 'head'), ...routes.filter((route) => route.method !== 'head')];
   for (const route of ordered) {
     const handler: RequestHandler = async (request, response) => {
+      await checkAccess(registry, request, route.method, route.path);
       await route.handle({ registry, request, response, actor: actorOf(request), logger, options: settings });
     };
     router[route.method](expressPath(route.path), ...(route.jsonBody ? [jsonBody] : []), handler);

@@ -4,7 +4,7 @@
  * `{"errors":[{"code","message","detail"}]}`, from the same error registry
  * the native API renders as RFC 7807.
  */
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Request } from 'express';
 import type { Logger } from 'pino';
 import { RegistryError, isRegistryError } from '../../errors/index.js';
 import { API_VERSION_HEADER, API_VERSION } from './headers.js';
@@ -17,7 +17,7 @@ export function ociErrorBody(error: RegistryError): { errors: Array<{ code: stri
 }
 
 /** The one error middleware of `/v2/`. Unknown errors become a logged 500 without internals. */
-export function ociErrorHandler(logger: Logger): ErrorRequestHandler {
+export function ociErrorHandler(logger: Logger, challenge?: (request: Request, scope: string | undefined) => string): ErrorRequestHandler {
   return (error: unknown, request, response, _next) => {
     if (response.headersSent) {
       endAfterHeaders(logger, error, request.originalUrl, response);
@@ -35,6 +35,10 @@ export function ociErrorHandler(logger: Logger): ErrorRequestHandler {
     }
     response.status(registryError.status);
     response.setHeader(API_VERSION_HEADER, API_VERSION);
+    if (registryError.code === 'UNAUTHORIZED' && challenge) {
+      const scope = typeof registryError.extra?.scope === 'string' ? registryError.extra.scope : undefined;
+      response.setHeader('WWW-Authenticate', challenge(request, scope));
+    }
     if (registryError.code === 'UPLOAD_OFFSET_MISMATCH' || registryError.code === 'RANGE_NOT_SATISFIABLE') {
       const size = Number(registryError.extra?.size);
       if (Number.isSafeInteger(size)) {

@@ -3,6 +3,7 @@
  * `GET /v2/<name>/tags/list`, `GET /v2/_catalog` and
  * `GET /v2/<name>/referrers/<digest>`.
  */
+import { principalOf } from '../principal.js';
 import type { Request, Response } from 'express';
 import { nextPageLink, parsePageRequest, referrerDescriptor, referrersIndex, REFERRERS_CONTENT_TYPE } from '../../oci/index.js';
 import type { NamePage } from '../../registry/index.js';
@@ -29,7 +30,7 @@ export const listingRoutes: OciRoute[] = [
     methods: {
       GET: async ({ registry, request, response }) => {
         const { n, last } = page(request);
-        const result = n === 0 ? { items: [], more: false } : await registry.listRepositories(n, last);
+        const result = n === 0 ? { items: [], more: false } : await registry.listRepositories(n, last, principalOf(request).namePatterns('pull'));
         linkNext(response, '/v2/_catalog', result, n ?? 100);
         response.status(200).json({ repositories: result.items });
       },

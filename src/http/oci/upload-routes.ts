@@ -4,6 +4,7 @@
  * `?digest=`, mount `?mount=&from=`), and `PATCH|PUT|GET|DELETE` on a
  * session's location.
  */
+import { principalOf } from '../principal.js';
 import type { Response } from 'express';
 import { RegistryError } from '../../errors/index.js';
 import { isRepositoryName } from '../../oci/index.js';
@@ -44,7 +45,9 @@ export const uploadRoutes: OciRoute[] = [
           const fromText = queryParam(request, 'from');
           // An invalid `from` is no reason to fail the push: fall back to any copy.
           const from = fromText !== undefined && isRepositoryName(fromText) ? fromText : undefined;
-          const mounted = await registry.mountBlob(name, mount, from, actor);
+          // Only what the caller may read can be mounted; otherwise this is a normal upload.
+          const principal = principalOf(request);
+          const mounted = await registry.mountBlob(name, mount, from, actor, (repository) => principal.allows('pull', repository));
           if (mounted) {
             renderBlobCreated(response, mounted);
             return;

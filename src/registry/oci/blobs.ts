@@ -164,15 +164,24 @@ export function asOciIngestError(error: unknown): unknown {
  * (or when `from` lacks it) any repository's copy will do, because the store
  * is global. Null when the registry does not have the blob.
  */
-export async function mountBlob(ctx: RegistryContext, repository: string, digest: string, from: string | undefined, actor: Actor): Promise<BlobInfo | null> {
+export async function mountBlob(
+  ctx: RegistryContext,
+  repository: string,
+  digest: string,
+  from: string | undefined,
+  actor: Actor,
+  canRead: (repository: string) => boolean = () => true,
+): Promise<BlobInfo | null> {
   parseOciDigest(digest);
   return ctx.journal.transact(async (tx) => {
     const here = await findBlob(tx.trx, repository, digest);
     if (here) return here;
-    let source = from ? await findBlob(tx.trx, from, digest) : null;
+    let source = from && canRead(from) ? await findBlob(tx.trx, from, digest) : null;
     if (!source) {
-      const any = await tx.trx('oci_blob_links').where({ digest }).first('content_address', 'size');
-      if (any) source = { repository: '', digest, contentAddress: any.content_address, size: Number(any.size) };
+      // Any readable repository's copy will do; a few candidates are enough to find one.
+      const candidates = await tx.trx('oci_blob_links').where({ digest }).orderBy('repository').limit(100).select('repository', 'content_address', 'size');
+      const readable = candidates.find((row) => canRead(row.repository as string));
+      if (readable) source = { repository: readable.repository, digest, contentAddress: readable.content_address, size: Number(readable.size) };
     }
     if (!source) return null;
     const object = await tx.trx('objects as o')

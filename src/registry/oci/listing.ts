@@ -28,10 +28,20 @@ export async function listTags(ctx: RegistryContext, repository: string, n: numb
   return page(await query.limit(limitFor(ctx, n)).pluck('tag'), n);
 }
 
-/** Repositories after `last`, at most `n` (default 100, as distribution does). */
-export async function listRepositories(ctx: RegistryContext, n: number | undefined, last: string | undefined): Promise<NamePage> {
+/**
+ * Repositories after `last`, at most `n` (default 100, as distribution
+ * does), limited to names matching one of `namePatterns` (SQL LIKE, escape
+ * `\`) unless it is null.
+ */
+export async function listRepositories(ctx: RegistryContext, n: number | undefined, last: string | undefined, namePatterns: readonly string[] | null = null): Promise<NamePage> {
   const size = n ?? 100;
+  if (namePatterns && namePatterns.length === 0) return { items: [], more: false };
   const query = ctx.db.knex('oci_repositories').orderBy('name', 'asc');
+  if (namePatterns) {
+    query.where((builder) => {
+      for (const pattern of namePatterns) builder.orWhereRaw("name LIKE ? ESCAPE '\\'", [pattern]);
+    });
+  }
   if (last !== undefined && !isRepositoryName(last)) throw new RegistryError('NAME_INVALID', `last=${JSON.stringify(String(last).slice(0, 300))} is not a repository name`);
   if (last !== undefined) query.andWhere('name', '>', last);
   return page(await query.limit(limitFor(ctx, size)).pluck('name'), size);
