@@ -15,6 +15,7 @@ import { registerPush } from './push.js';
 import { registerPull } from './pull.js';
 import { registerAuth } from './auth.js';
 import { registerAudit } from './audit.js';
+import { registerRetention } from './retention.js';
 
 /** Builds the command tree (exported for tests and help generation). */
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerPull(program);
   registerAuth(program);
   registerAudit(program);
+  registerRetention(program);
   return program;
 }
 

@@ -46,6 +46,18 @@ export function registerServe(program: Command): void {
       const purgeTimer = setInterval(purge, Math.min(settings.oci.uploadTtlSeconds * 250, 10 * 60_000));
       purgeTimer.unref();
       purge();
+      // The retention sweep marks expired, unheld packages eligible for deletion.
+      const sweep = (): void => {
+        instance.registry.sweepRetention().then(
+          (marked) => {
+            if (marked.length > 0) logger.info({ packages: marked.length }, 'retention sweep marked packages eligible for deletion');
+          },
+          (error: unknown) => logger.warn({ err: error }, 'retention sweep failed; will retry'),
+        );
+      };
+      const sweepTimer = setInterval(sweep, 60_000);
+      sweepTimer.unref();
+      sweep();
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           logger.info({ signal }, 'shutting down');
@@ -55,6 +67,7 @@ export function registerServe(program: Command): void {
         process.once('SIGTERM', stop);
       });
       clearInterval(purgeTimer);
+      clearInterval(sweepTimer);
       await server.close();
       await metricsServer?.close();
       await instance.close();

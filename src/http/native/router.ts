@@ -6,6 +6,7 @@
  * problems carry (`Content-Range`, `Upload-Offset`, `Allow`).
  */
 import { checkAccess } from './access.js';
+import { retentionRoutes } from './retention-routes.js';
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
 import { RegistryError, isRegistryError } from '../../errors/index.js';
@@ -30,6 +31,7 @@ export function nativeRoutes(): NativeRoute[] {
     ...uploadRoutes,
     ...objectRoutes,
     ...eventRoutes,
+    ...retentionRoutes,
     ...documentRoutes(() => (document ??= buildOpenApiDocument(routes))),
   ];
   return routes;
