@@ -5,11 +5,11 @@
  * in `<root>/.uploads/<id>` — all on the same filesystem, so publishing is a
  * single atomic directory operation, never a copy.
  */
+import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access, constants as fsConstants, link, mkdir, open, readdir, realpath, rm, stat, statfs, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError, isRegistryError } from '../../../errors/index.js';
 import {
@@ -35,6 +35,9 @@ export type { PublishMode };
 
 /** Directory under the root that holds in-flight writes. */
 export const STAGING_DIRECTORY = '.staging';
+
+/** Objects at most this large are read in one call instead of streamed. */
+const SMALL_OBJECT_BYTES = 64 * 1024;
 
 /** Options of {@link openLocalBackend}. */
 export interface LocalBackendOptions {
@@ -171,6 +174,22 @@ class LocalDiskBackend implements LocalBackend {
     try {
       const { size } = await handle.stat();
       const served = resolveRange(range, size);
+      if (size <= SMALL_OBJECT_BYTES) {
+        // Manifests and configs: one read into an exact-size buffer beats a
+        // read stream that allocates a full high-water-mark chunk and makes
+        // several thread-pool round trips for a few hundred bytes.
+        const start = served?.start ?? 0;
+        const length = served ? served.end - served.start + 1 : size;
+        const bytes = Buffer.allocUnsafe(length);
+        let filled = 0;
+        while (filled < length) {
+          const { bytesRead } = await handle.read(bytes, filled, length - filled, start + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        await handle.close();
+        return { stream: Readable.from([bytes.subarray(0, filled)], { objectMode: false }), size, range: served };
+      }
       const stream = handle.createReadStream({
         highWaterMark: BLOB_READ_HIGH_WATER_MARK,
         ...(served ? { start: served.start, end: served.end } : {}),
