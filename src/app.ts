@@ -13,6 +13,7 @@ import { Journal } from './views/index.js';
 import { createBackend } from './storage/index.js';
 import { createDataPlane, type DataPlane } from './dataplane/index.js';
 import { DEFAULT_OCI_LIMITS, Registry } from './registry/index.js';
+import { createMetrics, instrumentDatabase, observeBackend, type Metrics } from './observability/index.js';
 
 /** A fully wired registry and what it holds open. */
 export interface RegistryInstance {
@@ -21,6 +22,8 @@ export interface RegistryInstance {
   readonly log: EventLog;
   readonly dataPlane: DataPlane;
   readonly settings: Settings;
+  /** This instance's metrics: database, storage and event-log series here; the HTTP layer adds its own. */
+  readonly metrics: Metrics;
   /** Releases connections and file handles. */
   close(): Promise<void>;
 }
@@ -36,13 +39,17 @@ export interface OpenRegistryOptions extends OpenOptions {
 /** Builds a registry from settings. */
 export async function openRegistry(settings: Settings, options: OpenRegistryOptions = {}): Promise<RegistryInstance> {
   assertNativeBlake3();
+  const metrics = createMetrics();
   const db = await openDatabase(settings.database, options);
+  instrumentDatabase(db.knex, (operation, seconds, ok) => metrics.observeQuery(operation, seconds, ok));
   try {
     if (options.migrate !== false) await migrateDatabase(db);
-    const backend = await createBackend({ kind: 'local', root: settings.storage.localRoot });
+    const opened = await createBackend({ kind: 'local', root: settings.storage.localRoot });
+    const backend = observeBackend(opened, metrics.storageObserver(opened.id));
     if (options.cleanStaging) await backend.removeStaleStaging();
     const dataPlane = createDataPlane(backend);
     const log = new EventLog(db);
+    metrics.trackEventLogHead(() => log.lastSequence());
     const journal = new Journal(db, log);
     const registry = new Registry({
       db,
@@ -58,6 +65,7 @@ export async function openRegistry(settings: Settings, options: OpenRegistryOpti
       log,
       dataPlane,
       settings,
+      metrics,
       close: async () => {
         await log.close();
         await dataPlane.close();

@@ -7,7 +7,7 @@ import { loadSettings } from '../config.js';
 import { openRegistry } from '../app.js';
 import { createLogger } from '../logging.js';
 import { startServer } from '../http/server.js';
-import { startMetricsServer } from '../http/observability/index.js';
+import { loopbackWhileOpen, startMetricsServer } from '../http/observability/index.js';
 import { VERSION } from '../version.js';
 import { openHttpAuth } from '../http/auth/index.js';
 import { principalOf } from '../http/principal.js';
@@ -24,8 +24,11 @@ export function registerServe(program: Command): void {
       const instance = await openRegistry(settings, { migrate: true, cleanStaging: true });
       const server = await startServer(instance.registry, settings.listen, logger, settings.http, {
         metrics: instance.metrics,
-        // On the main listener, /metrics is for administrators (everyone while the server runs open).
-        authorizeMetrics: (request) => principalOf(request).admin,
+        // On the main listener, /metrics is for administrators; while the server runs open, only from loopback.
+        authorizeMetrics: (request) => {
+          const principal = principalOf(request);
+          return principal.anonymous ? loopbackWhileOpen(request) : principal.admin;
+        },
         ...(authentication ? { auth: authentication.auth } : {}),
       });
       const metricsServer = settings.metricsListen ? await startMetricsServer(instance.metrics, settings.metricsListen, logger) : undefined;
