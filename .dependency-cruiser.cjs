@@ -60,7 +60,7 @@ module.exports = {
       name: 'storage-knows-no-database',
       severity: 'error',
       from: { path: '^src/(storage|dataplane)/' },
-      to: { path: '^src/(db|events|views|registry|retention|http|cli)/' },
+      to: { path: '^src/(db|events|views|registry|retention|http|cli|observability|auth)/' },
     },
     {
       name: 'no-composition-root-imports',
