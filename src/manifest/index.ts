@@ -6,7 +6,7 @@
  */
 export { MAX_NESTING_DEPTH, canonicalViolations, isPlainObject, isWellFormedText } from './canonical-value.js';
 export type { CanonicalMap, CanonicalValue, Violation, WalkOrigin } from './canonical-value.js';
-export { decodeCanonical, encodeCanonical } from './canonical-cbor.js';
+export { decodeCanonical, decodeTrustedCanonical, encodeCanonical } from './canonical-cbor.js';
 export { cborToJcs, fromJcs, jcsToCbor, toJcs } from './jcs.js';
 export {
   ANNOTATION_CONTENT_ADDRESS,

@@ -3,7 +3,7 @@
  * Typed event payloads, and their checked decoding. Payloads carry everything
  * a projector needs, so projection never has to read the views it writes.
  */
-import { decodeCanonical, type CanonicalValue } from '../manifest/index.js';
+import { decodeTrustedCanonical, type CanonicalValue } from '../manifest/index.js';
 import { RegistryError } from '../errors/index.js';
 
 /** `v1.package.created` */
@@ -104,9 +104,25 @@ export interface OciTagDeletedPayload {
   digest: string;
 }
 
-/** Decodes a payload and checks that the named fields exist with the right JS types. */
+/**
+ * `v1.storage.location_added`: a verified copy of an object now also lives on
+ * another backend (a storage migration). Subject: the content address.
+ */
+export interface StorageLocationAddedPayload {
+  content_address: string;
+  backend_id: string;
+  object_key: string;
+  retrieval_tier: string;
+}
+
+/**
+ * Decodes a payload and checks that the named fields exist with the right JS
+ * types. Payloads reach projectors only from an append (just encoded
+ * canonically) or from replay and verify, which check every payload digest
+ * before projecting.
+ */
 export function decodePayload<T>(bytes: Uint8Array, shape: Record<string, 'string' | 'number' | 'object' | 'string?' | 'number?' | 'object?'>): T {
-  const value = decodeCanonical(bytes);
+  const value = decodeTrustedCanonical(bytes);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new RegistryError('EVENT_LOG_CORRUPT', 'event payload is not a map');
   }
