@@ -17,7 +17,10 @@ export async function up(knex) {
   await knex('event_sequence').insert({ id: 1, last_sequence: 0 });
 
   await knex.schema.createTable('events', (table) => {
-    table.bigInteger('sequence').primary();
+    // On SQLite an INTEGER primary key is the rowid itself: no second index
+    // to maintain on every append.
+    if (isPostgres) table.bigInteger('sequence').primary();
+    else table.integer('sequence').primary();
     table.string('created_at', 24).notNullable();
     table.string('event_type', 128).notNullable();
     table.string('subject_kind', 32).notNullable();
