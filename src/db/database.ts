@@ -59,6 +59,8 @@ export async function openDatabase(settings: DatabaseSettings, options: OpenOpti
             connection.pragma('synchronous = NORMAL');
             connection.pragma('busy_timeout = 15000');
             connection.pragma('foreign_keys = ON');
+            // LIKE must match case as PostgreSQL's does: name filters enforce grants.
+            connection.pragma('case_sensitive_like = ON');
             done(null, connection);
           } catch (error) {
             done(error as Error, connection);

@@ -3,7 +3,7 @@
  * The Express application factory. Routes are thin: parse, call one registry
  * function, render. Errors flow to one renderer.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from '../registry/index.js';
 import { VERSION } from '../version.js';
@@ -20,6 +20,11 @@ import { createHttpObservability, type HttpObservabilityOptions } from './observ
 export interface HttpAppOptions extends HttpObservabilityOptions {
   /** Authentication; absent, the server runs open. */
   readonly auth?: HttpAuth;
+}
+
+/** Runs `middleware` for every path but `path`. */
+function unless(path: string, middleware: RequestHandler): RequestHandler {
+  return (request, response, next) => (request.path === path ? next() : middleware(request, response, next));
 }
 
 /** Builds the HTTP application over a registry; `limits` are the process's `settings.http` (default: no per-caller limits). */
@@ -45,12 +50,13 @@ export function createHttpApp(registry: Registry, rootLogger: Logger, limits: Ht
   });
   app.get('/ready', observability.serveReady);
 
-  if (auth) {
-    app.use(createTokenRouter(auth.settings));
-    app.use(authenticate(auth.settings));
-  }
-  // Keyed on the principal: keep after authentication. `/` and `/health` are exempt.
+  // The token endpoint checks its own credentials; everything else is authenticated here.
+  if (auth) app.use(unless('/token', authenticate(auth.settings)));
+  // Keyed on the principal (the client IP when anonymous): keep after
+  // authentication and before the token endpoint, so password guessing is
+  // rate limited too. `/`, `/health` and `/ready` are exempt.
   app.use(requestLimits(limits, logger));
+  if (auth) app.use(createTokenRouter(auth.settings));
   // After authentication: `observe.authorizeMetrics` reads the principal.
   app.get('/metrics', observability.serveMetrics);
   app.use('/v2', createOciRouter(registry, logger, auth ? { challenge: bearerChallenge(auth.settings, auth.realm) } : undefined));

@@ -41,6 +41,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       registryError = new RegistryError('INTERNAL', 'the server failed to handle this request; see its log');
     }
     if (registryError.status >= 500 && isRegistryError(error)) logger.error({ err: error, url: request.originalUrl }, registryError.message);
+    if (registryError.status === 401) response.setHeader('WWW-Authenticate', 'Basic realm="artifactstore", Bearer realm="artifactstore"');
     response.status(registryError.status).type('application/problem+json').send(JSON.stringify(problemOf(registryError, request.originalUrl)));
   };
 }

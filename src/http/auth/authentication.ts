@@ -17,6 +17,13 @@ export interface AuthSettings {
   readonly anonRead: boolean;
   /** The `service` of the token flow (the registry's host name by default). */
   readonly service: string;
+  /**
+   * Whether the server may run open while the principals file names nobody
+   * (loopback, or `ARTIFACTSTORE_ALLOW_OPEN`). False: revoking every
+   * principal or removing the file leaves every request anonymous, never
+   * unrestricted. Absent: true (embedded use).
+   */
+  readonly openAllowed?: boolean;
 }
 
 /** Authentication of an app; absent, the server runs open. */
@@ -50,10 +57,17 @@ export function anonymousPrincipal(anonRead: boolean): RequestPrincipal {
   };
 }
 
-/** A principal limited to a registry token's `access` claims. */
-export function tokenPrincipal(subject: string, access: readonly AccessClaim[], anonRead: boolean): RequestPrincipal {
-  const allowed = (action: AccessAction, name: string): boolean =>
-    access.some((claim) => claim.type === 'repository' && claim.name === name && (claim.actions.includes(action) || claim.actions.includes('*')));
+/**
+ * A principal limited to a registry token's `access` claims and, when the
+ * token names a principal, to that principal's grants as they are now (so
+ * narrowing a grant takes effect on tokens already issued). The
+ * `registry:catalog:*` claim lets the bearer list what its principal may
+ * pull — never more.
+ */
+export function tokenPrincipal(subject: string, access: readonly AccessClaim[], anonRead: boolean, grants?: readonly Grant[]): RequestPrincipal {
+  const stillGranted = (action: AccessAction, name: string): boolean => grants === undefined || grantsAllow(grants, action, name);
+  const claimed = (claim: AccessClaim, action: AccessAction): boolean => claim.type === 'repository' && (claim.actions.includes(action) || claim.actions.includes('*'));
+  const allowed = (action: AccessAction, name: string): boolean => access.some((claim) => claim.name === name && claimed(claim, action)) && stillGranted(action, name);
   const catalog = access.some((claim) => claim.type === 'registry' && claim.name === 'catalog');
   return {
     name: subject || 'anonymous',
@@ -62,8 +76,9 @@ export function tokenPrincipal(subject: string, access: readonly AccessClaim[], 
     tokenLimited: true,
     allows: (action, name) => allowed(action, name) || (action === 'pull' && anonRead),
     namePatterns: (action) => {
-      if (action === 'pull' && (anonRead || catalog)) return null;
-      return access.filter((claim) => claim.type === 'repository' && (claim.actions.includes(action) || claim.actions.includes('*'))).map((claim) => claim.name.replace(/[\\%_]/g, (c) => `\\${c}`));
+      if (action === 'pull' && anonRead) return null;
+      if (action === 'pull' && catalog && grants !== undefined) return isAdmin(grants) || grantsAllow(grants, 'pull', '*') ? null : likePatterns(grants, 'pull');
+      return access.filter((claim) => claimed(claim, action) && stillGranted(action, claim.name)).map((claim) => claim.name.replace(/[\\%_]/g, (c) => `\\${c}`));
     },
   };
 }
@@ -108,21 +123,23 @@ export async function principalFromHeader(settings: AuthSettings, header: string
   }
   const verified = await settings.tokens.verify(bearer);
   if (!verified) return rejectedPrincipal('the registry token is invalid or expired');
-  // A principal revoked since the token was issued loses access at once.
-  if (verified.subject && !settings.store.principal(verified.subject)) return rejectedPrincipal('the token was issued to a principal that no longer exists');
-  return tokenPrincipal(verified.subject, verified.access, settings.anonRead);
+  // A principal revoked since the token was issued loses access at once; one whose grants narrowed keeps only what is still granted.
+  const owner = verified.subject ? settings.store.principal(verified.subject) : undefined;
+  if (verified.subject && !owner) return rejectedPrincipal('the token was issued to a principal that no longer exists');
+  return tokenPrincipal(verified.subject, verified.access, settings.anonRead, owner?.grants);
 }
 
 /**
  * The authentication middleware, for the whole app: sets the request's
  * principal. With no principals configured it does nothing (the server runs
- * open). Bad credentials are recorded, not refused here, so each API
+ * open) — unless the server may not run open, when every caller stays
+ * anonymous. Bad credentials are recorded, not refused here, so each API
  * refuses them in its own error format.
  */
 export function authenticate(settings: AuthSettings) {
   return async (request: Request, _response: Response, next: NextFunction): Promise<void> => {
     try {
-      if (settings.store.enabled) setPrincipal(request, await principalFromHeader(settings, request.headers.authorization));
+      if (settings.store.enabled || settings.openAllowed === false) setPrincipal(request, await principalFromHeader(settings, request.headers.authorization));
       next();
     } catch (error) {
       next(error);

@@ -33,5 +33,7 @@ export async function openHttpAuth(config: AuthConfig, host: string, logger: Log
     );
   }
   const tokens = await TokenService.open(config.keyFile, config.service);
-  return { auth: { settings: { store, tokens, anonRead: config.anonRead, service: config.service }, realm: config.realm }, close: () => store.close() };
+  // Decided once, like the check above: a later edit of the file can turn authentication on, never open this server up.
+  const openAllowed = isLoopbackHost(host) || config.allowOpen;
+  return { auth: { settings: { store, tokens, anonRead: config.anonRead, service: config.service, openAllowed }, realm: config.realm }, close: () => store.close() };
 }

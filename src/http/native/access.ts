@@ -6,39 +6,56 @@
  * handlers); documentation and health are public.
  */
 import type { Request } from 'express';
+import { RegistryError } from '../../errors/index.js';
 import type { Registry } from '../../registry/index.js';
 import { demand, demandAdmin, refuseBadCredentials } from '../auth/visibility.js';
-import { principalOf } from '../principal.js';
+import { principalOf, type AccessAction, type RequestPrincipal } from '../principal.js';
 
 type Check = (registry: Registry, request: Request) => Promise<void>;
 
 const param = (request: Request, name: string): string => String((request.params as Record<string, string>)[name] ?? '');
 
+/**
+ * Throws unless `principal` may do `action` on `name`, a name the caller did
+ * not give (it was resolved from an id or a digest): the refusal names
+ * `what` the caller asked for, never the hidden name.
+ */
+function demandResolved(principal: RequestPrincipal, action: AccessAction, name: string | undefined, what: string): void {
+  refuseBadCredentials(principal);
+  if (name !== undefined && principal.allows(action, name)) return;
+  if (principal.anonymous) throw new RegistryError('UNAUTHORIZED', `authentication required to ${action} ${what}`);
+  throw new RegistryError('DENIED', `${principal.name} may not ${action} ${what}`);
+}
+
 const onPackage = (action: 'pull' | 'push' | 'delete'): Check => async (registry, request) => {
   const principal = principalOf(request);
   if (principal.admin) return;
-  demand(principal, action, (await registry.getPackage(param(request, 'id'))).name);
+  const id = param(request, 'id');
+  demandResolved(principal, action, (await registry.getPackage(id)).name, `package ${id}`);
 };
 
 const onUpload: Check = async (registry, request) => {
   const principal = principalOf(request);
   if (principal.admin) return;
-  const session = await registry.fileUpload(param(request, 'uid'));
-  demand(principal, 'push', (await registry.getPackage(session.packageId)).name);
+  const uid = param(request, 'uid');
+  const session = await registry.fileUpload(uid);
+  demandResolved(principal, 'push', (await registry.getPackage(session.packageId)).name, `upload ${uid}`);
 };
 
 const onFile: Check = async (registry, request) => {
   const principal = principalOf(request);
   if (principal.admin) return;
-  const file = await registry.getFile(param(request, 'id'));
-  demand(principal, 'pull', (await registry.getPackage(file.packageId)).name);
+  const id = param(request, 'id');
+  const file = await registry.getFile(id);
+  demandResolved(principal, 'pull', (await registry.getPackage(file.packageId)).name, `file ${id}`);
 };
 
 const onObject: Check = async (registry, request) => {
   const principal = principalOf(request);
   if (principal.admin || principal.namePatterns('pull') === null) return;
-  const names = await registry.namesHoldingObject(param(request, 'content-address'));
-  if (!names.some((name) => principal.allows('pull', name))) demand(principal, 'pull', names[0] ?? 'this object');
+  const address = param(request, 'content-address');
+  const names = await registry.namesHoldingObject(address);
+  demandResolved(principal, 'pull', names.find((name) => principal.allows('pull', name)), `object ${address}`);
 };
 
 const authenticated: Check = async (_registry, request) => {
