@@ -10,7 +10,9 @@
 export async function up(knex) {
   await knex.schema.createTable('upload_sessions', (table) => {
     table.string('id', 36).primary();
-    table.string('package_id', 36).notNullable().references('id').inTable('artifact_packages');
+    // No foreign key: this operational table must not stop replay from
+    // clearing and rebuilding the package views it points into.
+    table.string('package_id', 36).notNullable();
     table.string('relative_path', 1024).notNullable();
     table.string('media_type', 255).notNullable();
     table.bigInteger('declared_size').nullable();

@@ -9,6 +9,8 @@
 import { RegistryError } from '../errors/index.js';
 import type { Transaction } from '../db/index.js';
 import type { Actor, RegistryContext } from './context.js';
+import type { JournalTransaction } from '../views/index.js';
+import { PACKAGES_REPOSITORY } from './package-oci.js';
 import { toEventView, type EventView } from './events.js';
 import { isId, newId } from './ids.js';
 
@@ -186,5 +188,26 @@ export async function deletePackage(ctx: RegistryContext, packageId: string, rea
     }
     const fileIds = (await tx.trx('artifact_files').where({ package_id: packageId }).orderBy('id').pluck('id')) as string[];
     await tx.record({ type: 'v1.package.deleted', subjectId: packageId, actor, payload: { package_id: packageId, reason: why, file_ids: fileIds } });
+    await withdrawPackageFromOci(tx, packageId, actor);
   });
+}
+
+/**
+ * Removes a deleted package's OCI face: its manifest and tag in the
+ * `packages` repository, and the blob links no other manifest there still
+ * references, so its bytes are no longer reachable through `/v2/` either.
+ */
+async function withdrawPackageFromOci(tx: JournalTransaction, packageId: string, actor: Actor): Promise<void> {
+  const repository = PACKAGES_REPOSITORY;
+  const tag = await tx.trx('oci_tags').where({ repository, tag: packageId }).first('manifest_digest');
+  if (!tag) return;
+  const digest = tag.manifest_digest as string;
+  const tags = (await tx.trx('oci_tags').where({ repository, manifest_digest: digest }).orderBy('tag').pluck('tag')) as string[];
+  const referenced = (await tx.trx('oci_manifest_references').where({ repository, manifest_digest: digest }).pluck('digest')) as string[];
+  await tx.record({ type: 'v1.oci.manifest.deleted', subjectId: `${repository}@${digest}`, actor, payload: { repository, digest, tags } });
+  for (const blob of [...new Set(referenced)].sort()) {
+    const stillUsed = await tx.trx('oci_manifest_references').where({ repository, digest: blob }).first('manifest_digest');
+    const linked = await tx.trx('oci_blob_links').where({ repository, digest: blob }).first('digest');
+    if (!stillUsed && linked) await tx.record({ type: 'v1.oci.blob.unlinked', subjectId: `${repository}@${blob}`, actor, payload: { repository, digest: blob } });
+  }
 }

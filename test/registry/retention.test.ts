@@ -67,6 +67,8 @@ describeEachDatabase('retention lifecycle', (target) => {
     assert.ok(deleted.deletedAt);
     assert.equal(deleted.fileCount, 0);
     await rejects(instance.registry.getFile(files[0]!.id), 'FILE_NOT_FOUND');
+    await rejects(instance.registry.statManifest('packages', id), 'MANIFEST_UNKNOWN');
+    await rejects(instance.registry.statBlob('packages', files[0]!.digestSha256), 'BLOB_UNKNOWN');
     await rejects(instance.registry.applyHold(id, 'too late', actor), 'PACKAGE_DELETED');
     const [event] = await instance.registry.fetchEvents(0, 100, { eventType: 'v1.package.deleted' });
     assert.equal(event!.actor, 'admin');

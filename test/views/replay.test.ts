@@ -56,6 +56,14 @@ describeEachDatabase('views/replay and verify', (target) => {
     assert.equal((await instance.registry.verify()).ok, true);
   });
 
+  it('replays while an upload session is open on a package', async () => {
+    const [open] = (await instance.registry.listPackages({ status: 'created' }, { limit: 1 })).items;
+    const session = await instance.registry.startFileUpload(open!.id, { relativePath: 'late.bin', mediaType: 'application/octet-stream' }, actor);
+    await instance.registry.replay();
+    assert.equal((await instance.registry.verify()).ok, true);
+    assert.equal((await instance.registry.fileUpload(session.id)).offset, 0, 'the session survives replay');
+  });
+
   it('verify reports a row no event produced', async () => {
     await instance.db.knex('objects').insert({ content_address: `blake3:${'1'.repeat(64)}`, digest_sha256: `sha256:${'1'.repeat(64)}`, size: 1, created_at: '2026-01-01T00:00:00.000Z', first_event_sequence: 1 });
     const report = await instance.registry.verify();
