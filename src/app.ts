@@ -5,12 +5,13 @@
  * these, so every entry point (server, CLI, tests, benchmarks) runs the same
  * assembly.
  */
-import type { Settings } from './config.js';
+import type { Settings, StorageBackendName } from './config.js';
+import { RegistryError } from './errors/index.js';
 import { assertNativeBlake3 } from './identity/index.js';
 import { migrateDatabase, openDatabase, type Database, type OpenOptions } from './db/index.js';
 import { EventLog } from './events/index.js';
 import { Journal } from './views/index.js';
-import { createBackend } from './storage/index.js';
+import { createBackend, type BackendSettings } from './storage/index.js';
 import { createDataPlane, type DataPlane } from './dataplane/index.js';
 import { DEFAULT_OCI_LIMITS, Registry } from './registry/index.js';
 import { createMetrics, instrumentDatabase, observeBackend, type Metrics } from './observability/index.js';
@@ -44,7 +45,7 @@ export async function openRegistry(settings: Settings, options: OpenRegistryOpti
   instrumentDatabase(db.knex, (operation, seconds, ok) => metrics.observeQuery(operation, seconds, ok));
   try {
     if (options.migrate !== false) await migrateDatabase(db);
-    const opened = await createBackend({ kind: 'local', root: settings.storage.localRoot });
+    const opened = await createBackend(backendSettingsFor(settings));
     const backend = observeBackend(opened, metrics.storageObserver(opened.id));
     if (options.cleanStaging) await backend.removeStaleStaging();
     const dataPlane = createDataPlane(backend);
@@ -58,6 +59,7 @@ export async function openRegistry(settings: Settings, options: OpenRegistryOpti
       dataPlane,
       retentionDurations: settings.retentionDurations,
       oci: { ...DEFAULT_OCI_LIMITS, manifestMaxBytes: settings.oci.manifestMaxBytes, uploadTtlSeconds: settings.oci.uploadTtlSeconds },
+      ...(redirectsDownloads(settings) ? { directDownloads: { expiresInSeconds: DIRECT_DOWNLOAD_SECONDS } } : {}),
     });
     return {
       registry,
@@ -76,4 +78,36 @@ export async function openRegistry(settings: Settings, options: OpenRegistryOpti
     await db.close();
     throw error;
   }
+}
+
+/** How long the URL of a redirected download works (`ARTIFACTSTORE_S3_REDIRECT`). */
+export const DIRECT_DOWNLOAD_SECONDS = 300;
+
+/** True when downloads are answered with a redirect to the store. */
+function redirectsDownloads(settings: Settings): boolean {
+  return settings.storage.backend === 's3' && settings.storage.s3?.redirect === true;
+}
+
+/**
+ * The factory settings of the `kind` backend (the serving one by default)
+ * from `settings`: `local` from `ARTIFACTSTORE_STORAGE_LOCAL_ROOT`, `s3` from
+ * the `ARTIFACTSTORE_S3_*` variables.
+ * @throws RegistryError `CONFIG_INVALID` when the S3 backend is not configured.
+ */
+export function backendSettingsFor(settings: Settings, kind: StorageBackendName = settings.storage.backend): BackendSettings {
+  if (kind === 'local') return { kind: 'local', root: settings.storage.localRoot };
+  const s3 = settings.storage.s3;
+  if (s3 === undefined) throw new RegistryError('CONFIG_INVALID', 'the s3 storage backend is not configured: set ARTIFACTSTORE_S3_BUCKET and the other ARTIFACTSTORE_S3_* settings');
+  const { redirect: _redirect, ...options } = s3;
+  return { kind: 's3', ...options };
+}
+
+/**
+ * Opens a data plane over the `kind` backend of `settings`, beside the one
+ * {@link openRegistry} serves from: for commands that work on two backends
+ * (`storage migrate`). The caller closes it. Staging leftovers are not cleaned.
+ */
+export async function openDataPlane(settings: Settings, kind: StorageBackendName, options: { metrics?: Metrics } = {}): Promise<DataPlane> {
+  const opened = await createBackend(backendSettingsFor(settings, kind));
+  return createDataPlane(options.metrics ? observeBackend(opened, options.metrics.storageObserver(opened.id)) : opened);
 }

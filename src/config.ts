@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { RegistryError } from './errors/index.js';
+import { readStorageSettings, S3_SETTING_DEFAULTS, type StorageSettings } from './storage-settings.js';
+
+export type { S3StorageSettings, StorageBackendName, StorageSettings } from './storage-settings.js';
 
 /** Which database engine a URL selects. */
 export type DatabaseClient = 'sqlite' | 'postgres';
@@ -29,7 +32,8 @@ export interface Settings {
   /** Where to serve `/metrics` alone, without authentication (`ARTIFACTSTORE_METRICS_LISTEN`); absent = no such listener. */
   readonly metricsListen?: { readonly host: string; readonly port: number };
   readonly database: DatabaseSettings;
-  readonly storage: { readonly backend: 'local'; readonly localRoot: string };
+  /** Where objects are stored (`ARTIFACTSTORE_STORAGE_*`, `ARTIFACTSTORE_S3_*`). */
+  readonly storage: StorageSettings;
   readonly logLevel: LogLevel;
   /** Retention class → duration in seconds (`null` = never expires). */
   readonly retentionDurations: Readonly<Record<string, number | null>>;
@@ -75,7 +79,9 @@ export const SETTING_DEFAULTS = {
   ARTIFACTSTORE_LISTEN: '127.0.0.1:5000',
   ARTIFACTSTORE_METRICS_LISTEN: '',
   ARTIFACTSTORE_DATABASE_URL: './var/artifactstore.db',
+  ARTIFACTSTORE_STORAGE_BACKEND: 'local',
   ARTIFACTSTORE_STORAGE_LOCAL_ROOT: './var/storage',
+  ...S3_SETTING_DEFAULTS,
   ARTIFACTSTORE_LOG_LEVEL: 'info',
   ARTIFACTSTORE_RETENTION_CONFIG_PATH: '',
   ARTIFACTSTORE_OCI_MANIFEST_MAX_BYTES: '4194304',
@@ -124,7 +130,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   const metricsListenText = read('ARTIFACTSTORE_METRICS_LISTEN');
   const metricsListen = metricsListenText === '' ? undefined : parseListen(metricsListenText, problems, 'ARTIFACTSTORE_METRICS_LISTEN');
   const database = parseDatabaseUrl(read('ARTIFACTSTORE_DATABASE_URL'), cwd, problems);
-  const localRoot = path.resolve(cwd, read('ARTIFACTSTORE_STORAGE_LOCAL_ROOT'));
+  const storage = readStorageSettings(read, env, cwd, problems);
   const logLevel = read('ARTIFACTSTORE_LOG_LEVEL').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`ARTIFACTSTORE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(logLevel)}`);
@@ -152,7 +158,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     listen: listen!,
     ...(metricsListen ? { metricsListen } : {}),
     database: database!,
-    storage: { backend: 'local', localRoot },
+    storage,
     logLevel: logLevel as LogLevel,
     retentionDurations,
     oci: { manifestMaxBytes, uploadTtlSeconds: uploadTtlSeconds as number },

@@ -16,6 +16,7 @@ import { registerPull } from './pull.js';
 import { registerAuth } from './auth.js';
 import { registerAudit } from './audit.js';
 import { registerRetention } from './retention.js';
+import { registerStorage } from './storage.js';
 
 /** Builds the command tree (exported for tests and help generation). */
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerAuth(program);
   registerAudit(program);
   registerRetention(program);
+  registerStorage(program);
   return program;
 }
 

@@ -101,6 +101,17 @@ export interface DataPlane {
   statObject(address: string): Promise<ObjectStat | null>;
 
   /**
+   * A short-lived URL from which a client can GET the object's bytes
+   * straight from the store (honouring any `Range` it sends), valid for
+   * `expiresInSeconds`; null when the backend cannot hand out such URLs
+   * (then serve the bytes with {@link serveObject}). Anyone holding the URL
+   * can read the object until it expires: authorize first.
+   * @throws RegistryError `OBJECT_NOT_FOUND` when the object is not stored
+   *   (checked only when the backend can hand out URLs).
+   */
+  directUrl(address: string, options: { expiresInSeconds: number }): Promise<string | null>;
+
+  /**
    * Re-reads the whole object and re-hashes it with both algorithms. Reports
    * (rather than throws) a missing object, bytes that no longer match the
    * address, and any difference from `expected`. Throws only when the bytes

@@ -77,6 +77,14 @@ class InProcessDataPlane implements DataPlane {
     return this.backend.head(primary(address));
   }
 
+  async directUrl(address: string, options: { expiresInSeconds: number }): Promise<string | null> {
+    const target = primary(address);
+    if (this.backend.directReadUrl === undefined) return null;
+    // A URL to nothing would fail at the store, far from the cause: check here.
+    if ((await this.backend.head(target)) === null) throw new RegistryError('OBJECT_NOT_FOUND', target);
+    return this.backend.directReadUrl(target, options);
+  }
+
   async verifyObject(address: string, expected: VerifyExpectation): Promise<VerifyResult> {
     const target = primary(address);
     const { sha256, size } = checkExpectation({ sha256: expected.sha256, size: expected.size });

@@ -26,6 +26,7 @@ export const EVENT_TYPES = {
   'v1.oci.manifest.deleted': 'oci',
   'v1.oci.tag.set': 'oci',
   'v1.oci.tag.deleted': 'oci',
+  'v1.storage.location_added': 'storage',
 } as const satisfies Record<string, SubjectKind>;
 
 /** A known event type slug. */

@@ -17,6 +17,12 @@ export interface RegistryContext {
   readonly retentionDurations: Readonly<Record<string, number | null>>;
   /** Limits of the OCI Distribution API. */
   readonly oci: OciLimits;
+  /**
+   * When set, downloads are answered with a redirect to a URL the data plane
+   * hands out (valid `expiresInSeconds`) wherever its backend can; absent,
+   * bytes are always streamed.
+   */
+  readonly directDownloads?: { readonly expiresInSeconds: number };
 }
 
 /** Limits of the OCI Distribution API. */

@@ -29,10 +29,11 @@ export async function finalizePackage(ctx: RegistryContext, packageId: string, a
     const pkg = await getPackage(ctx, packageId, tx.trx);
     if (pkg.status !== 'created') throw new RegistryError('PACKAGE_FINALIZED', `package ${packageId} is already ${pkg.status}`);
     const files = await listFiles(ctx, packageId, tx.trx);
-    const receipts = await tx.trx('storage_locations as l')
+    const locations = await tx.trx('storage_locations as l')
       .join('objects as o', 'o.content_address', 'l.content_address')
       .whereIn('l.content_address', tx.trx('artifact_files').select('content_address').where('package_id', packageId))
-      .select('l.content_address', 'l.backend_id', 'l.object_key', 'l.retrieval_tier', 'o.created_at');
+      .select('l.content_address', 'l.backend_id', 'l.object_key', 'l.retrieval_tier', 'o.created_at', 'l.created_at as located_at');
+    const receipts = oneLocationEach(locations, ctx.dataPlane.backendId);
     const at = new Date();
     const manifest = buildManifest({
       package: {
@@ -96,4 +97,19 @@ export async function getManifestBytes(ctx: RegistryContext, packageId: string, 
   const cbor = new Uint8Array(row.payload as Buffer);
   if (format === 'cbor') return { bytes: cbor, digest: pkg.manifestDigest, contentType: 'application/cbor' };
   return { bytes: new TextEncoder().encode(cborToJcs(cbor)), digest: pkg.manifestDigest, contentType: 'application/json' };
+}
+
+/**
+ * One location per object (a manifest has one receipt per object): the one
+ * on `preferred` (the backend serving now) when there is one, else the
+ * earliest recorded. Objects gain locations when storage is migrated.
+ */
+function oneLocationEach<T extends { content_address: string; backend_id: string; located_at: string }>(rows: readonly T[], preferred: string): T[] {
+  const key = (row: T): string => `${row.backend_id === preferred ? 0 : 1}\u0000${row.located_at}\u0000${row.backend_id}`;
+  const chosen = new Map<string, T>();
+  for (const row of rows) {
+    const current = chosen.get(row.content_address);
+    if (current === undefined || key(row) < key(current)) chosen.set(row.content_address, row);
+  }
+  return [...chosen.values()];
 }

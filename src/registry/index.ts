@@ -11,6 +11,8 @@ export * from './package-oci.js';
 export * from './finalize.js';
 export * from './events.js';
 export * from './maintenance.js';
+export * from './storage-migration.js';
+export * from './direct-downloads.js';
 export * from './registry.js';
 export * from './oci/blobs.js';
 export * from './oci/uploads.js';

@@ -4,6 +4,7 @@
  * module that owns it. HTTP handlers and CLI commands talk only to this.
  */
 import type { ByteRange } from '../storage/index.js';
+import type { DataPlane } from '../dataplane/index.js';
 import type { ReplayProgress } from '../views/index.js';
 import type { Actor, RegistryContext } from './context.js';
 import { fetchEvents, tailEvents, waitForEvents, type EventFilter } from './events.js';
@@ -18,6 +19,8 @@ import { deleteBlob, mountBlob, openBlob, pushBlob, statBlob } from './oci/blobs
 import { appendUpload, cancelUpload, completeUpload, purgeExpiredUploads, startUpload, uploadStatus, type ChunkRange } from './oci/uploads.js';
 import { deleteManifest, openManifest, putManifest, statManifest } from './oci/manifests.js';
 import { listReferrers, listRepositories, listTags } from './oci/listing.js';
+import { directBlobUrl, directFileUrl, directObjectUrl } from './direct-downloads.js';
+import { migrateStorage, type StorageMigrationOptions } from './storage-migration.js';
 
 /** All use cases of one registry instance. */
 export class Registry {
@@ -56,6 +59,12 @@ export class Registry {
   health() { return health(this.context); }
   verify(options: { objects?: boolean; onProgress?: (stage: string, progress: ReplayProgress) => void } = {}) { return verify(this.context, options); }
   replay(onProgress?: (progress: ReplayProgress) => void) { return replay(this.context, onProgress); }
+  migrateStorage(source: DataPlane, destination: DataPlane, options: StorageMigrationOptions) { return migrateStorage(this.context, source, destination, options); }
+
+  // Downloads answered with a redirect (null: stream the bytes)
+  directBlobUrl(repository: string, digest: string) { return directBlobUrl(this.context, repository, digest); }
+  directFileUrl(fileId: string) { return directFileUrl(this.context, fileId); }
+  directObjectUrl(address: string) { return directObjectUrl(this.context, address); }
 
   // OCI Distribution
   statBlob(repository: string, digest: string) { return statBlob(this.context, repository, digest); }

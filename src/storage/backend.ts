@@ -80,6 +80,12 @@ export interface ObjectRead {
   range: ByteRange | null;
 }
 
+/** Options of {@link StorageBackend.directReadUrl}. */
+export interface DirectReadOptions {
+  /** How long the URL works, in seconds (a backend may cap it). */
+  expiresInSeconds: number;
+}
+
 /** One staged upload, as {@link StorageBackend.listUploads} reports it. */
 export interface UploadInfo {
   /** The upload id (a lowercase UUID). */
@@ -239,6 +245,16 @@ export interface StorageBackend {
 
   /** Reports whether the backend can serve, with capacity figures when known. Never throws. */
   health(): Promise<BackendHealth>;
+
+  /**
+   * Optional: a URL from which anyone holding it can GET the object's bytes
+   * directly from the store (no credentials needed, any `Range` honoured)
+   * for `expiresInSeconds`. Signs without asking the store: the caller checks
+   * that the object exists. Backends that cannot hand out such URLs leave
+   * this undefined (or resolve with null).
+   * @throws RegistryError `CONTENT_ADDRESS_INVALID`; `INTERNAL` for an expiry the backend cannot sign.
+   */
+  directReadUrl?(address: string, options: DirectReadOptions): Promise<string | null>;
 
   /**
    * Removes the leftovers of writes that never completed (crashes, abandoned

@@ -15,6 +15,7 @@ import {
 } from './payloads.js';
 import { ociProjectors } from './oci-projectors.js';
 import { retentionProjectors } from './retention-projectors.js';
+import { storageProjectors } from './storage-projectors.js';
 import { storedObject } from './stored-object.js';
 import type { ViewChange } from './view-changes.js';
 
@@ -23,6 +24,7 @@ type Projector = (event: StoredEvent) => ViewChange[];
 const projectors: Record<EventType, Projector> = {
   ...ociProjectors,
   ...retentionProjectors,
+  ...storageProjectors,
   'v1.package.created': (event): ViewChange[] => {
     const p = decodePayload<PackageCreatedPayload>(event.payload, {
       package_id: 'string', name: 'string', producer: 'string', subject: 'string?', retention_class: 'string', metadata: 'object',

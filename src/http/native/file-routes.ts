@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CONTENT_ADDRESS_HEADER, DIGEST_SHA256_HEADER, contentDisposition, renderFile, sendBytes, sendNotModified } from './render.js';
+import { REDIRECT_RESPONSE, sendRedirect } from './redirect.js';
 import { disconnectSignal, entityTag, noneMatch, openRange } from './request.js';
 import { json, problems, type NativeRoute } from './route.js';
 import { multipartParts } from './multipart.js';
@@ -104,10 +105,19 @@ export const fileRoutes: NativeRoute[] = [
       },
       206: { description: 'The requested range', headers: z.object({ 'Content-Range': z.string() }), content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
       304: { description: 'If-None-Match matched the ETag' },
+      307: REDIRECT_RESPONSE,
       ...problems(404, 416),
     },
     handle: async ({ registry, request, response }) => {
       const { id } = validate(FileIdParams, request.params, 'path');
+      const direct = await registry.directFileUrl(id);
+      if (direct) {
+        const etag = entityTag(direct.file.contentAddress);
+        response.setHeader('ETag', etag);
+        if (noneMatch(request, etag)) response.status(304).end();
+        else sendRedirect(response, direct.url);
+        return;
+      }
       const opened = await openRange((range) => registry.openFile(id, range), request.headers.range);
       const etag = entityTag(opened.file.contentAddress);
       response.setHeader('ETag', etag);

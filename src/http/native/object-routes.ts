@@ -6,6 +6,7 @@
 import type { Response } from 'express';
 import { z } from 'zod';
 import { CONTENT_ADDRESS_HEADER, DIGEST_SHA256_HEADER, sendBytes, sendNotModified } from './render.js';
+import { REDIRECT_RESPONSE, sendRedirect } from './redirect.js';
 import { entityTag, noneMatch, openRange } from './request.js';
 import { problems, type NativeRoute } from './route.js';
 import { IfNoneMatchHeader, ObjectParams, RangeHeader } from './schemas.js';
@@ -66,10 +67,17 @@ export const objectRoutes: NativeRoute[] = [
       200: { description: 'The whole object', headers: objectHeaders, content: bytes },
       206: { description: 'The requested range', headers: objectHeaders.extend({ 'Content-Range': z.string() }), content: bytes },
       304: { description: 'If-None-Match matched' },
+      307: REDIRECT_RESPONSE,
       ...problems(400, 404, 416),
     },
     handle: async ({ registry, request, response }) => {
       const { 'content-address': address } = validate(ObjectParams, request.params, 'path');
+      const direct = await registry.directObjectUrl(address);
+      if (direct) {
+        if (noneMatch(request, describe(response, direct.object))) response.status(304).end();
+        else sendRedirect(response, direct.url);
+        return;
+      }
       const opened = await openRange((range) => registry.openObject(address, range), request.headers.range);
       const etag = describe(response, opened.object);
       if (noneMatch(request, etag)) {

@@ -23,6 +23,17 @@ export const blobRoutes: OciRoute[] = [
         response.end();
       },
       GET: async ({ registry, request, response, name, segment }) => {
+        const direct = await registry.directBlobUrl(name, segment);
+        if (direct) {
+          // The client fetches the bytes (and any Range it asked for) from the store.
+          response.status(307);
+          response.setHeader('Location', direct.url);
+          response.setHeader(CONTENT_DIGEST_HEADER, direct.blob.digest);
+          response.setHeader(CONTENT_ADDRESS_HEADER, direct.blob.contentAddress);
+          response.setHeader('Content-Length', '0');
+          response.end();
+          return;
+        }
         const blob = await registry.statBlob(name, segment);
         const range = resolveSuffix(parseRangeHeader(request.headers.range), blob.size);
         const opened = await registry.openBlob(name, segment, range);

@@ -4,6 +4,7 @@
  * client configuration that works with AWS S3 and with S3-compatible stores.
  */
 import { S3Client, type ServerSideEncryption, type StorageClass } from '@aws-sdk/client-s3';
+import type { StorageBackend } from '../../backend.js';
 import { KeyLayout } from './keys.js';
 import type { ResolvedS3Settings } from './settings.js';
 
@@ -58,4 +59,17 @@ export function createS3Context(settings: ResolvedS3Settings): S3Context {
     ...(settings.storageClass !== undefined ? { StorageClass: settings.storageClass as StorageClass } : {}),
   };
   return Object.freeze({ client, bucket: settings.bucket, layout: new KeyLayout(settings.keyPrefix), settings, encryption, publish });
+}
+
+/** The context of every open S3 backend, for the helpers of this folder (presigning) that need its client. */
+const contexts = new WeakMap<StorageBackend, S3Context>();
+
+/** Records `ctx` as the context behind `backend` (see {@link s3ContextOf}). */
+export function attachS3Context(backend: StorageBackend, ctx: S3Context): void {
+  contexts.set(backend, ctx);
+}
+
+/** The S3 context behind `backend`, or undefined when it is not an S3 backend of this module. */
+export function s3ContextOf(backend: StorageBackend): S3Context | undefined {
+  return contexts.get(backend);
 }

@@ -1,15 +1,16 @@
 /**
  * @module storage/backends/s3/presign
  * Presigned GET URLs, so that blob downloads can be redirected to the store
- * instead of streaming through the registry. Deliberately not part of the
- * storage SPI: only the S3 backend can do it, and the caller decides when a
- * redirect is appropriate.
+ * instead of streaming through the registry. The storage SPI reaches them
+ * through the optional, backend-neutral `directReadUrl` (unranged presigned
+ * GETs); `presignGet` is the full form (ranges, expiry) for this folder's
+ * users. The caller decides when a redirect is appropriate.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { RegistryError } from '../../../errors/index.js';
 import type { ByteRange, StorageBackend } from '../../backend.js';
-import { s3ContextOf } from './s3-backend.js';
+import { s3ContextOf, type S3Context } from './context.js';
 
 /** SigV4 presigned URLs live at most seven days. */
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
@@ -49,6 +50,11 @@ export function canPresign(backend: StorageBackend): boolean {
 export async function presignGet(backend: StorageBackend, address: string, expiresInSeconds: number, range?: ByteRange): Promise<PresignedGet> {
   const ctx = s3ContextOf(backend);
   if (ctx === undefined) throw new RegistryError('INTERNAL', `backend ${backend.id} cannot presign URLs (not an S3 backend)`);
+  return presignWithContext(ctx, address, expiresInSeconds, range);
+}
+
+/** {@link presignGet} on the backend whose context is `ctx` (for the backend itself). */
+export async function presignWithContext(ctx: S3Context, address: string, expiresInSeconds: number, range?: ByteRange): Promise<PresignedGet> {
   const key = ctx.layout.objectKey(address);
   if (!Number.isSafeInteger(expiresInSeconds) || expiresInSeconds < 1 || expiresInSeconds > MAX_PRESIGN_SECONDS) {
     throw new RegistryError('INTERNAL', `presigned URLs expire after 1 to ${MAX_PRESIGN_SECONDS} seconds, got ${String(expiresInSeconds)}`);

@@ -15,6 +15,7 @@ import {
   BLOB_READ_HIGH_WATER_MARK,
   type BackendHealth,
   type ByteRange,
+  type DirectReadOptions,
   type ObjectRead,
   type ObjectStat,
   type PutOutcome,
@@ -24,9 +25,10 @@ import {
 } from '../../backend.js';
 import { objectKeyFor } from '../../object-key.js';
 import { resolveRange } from '../../range.js';
-import { createS3Context, type S3Context } from './context.js';
+import { attachS3Context, createS3Context, type S3Context } from './context.js';
 import { copyObject } from './copy.js';
 import { deleteKeys, listMultipartUploads, listObjects } from './listing.js';
+import { presignWithContext } from './presign.js';
 import { describeS3Error, isInvalidRange, isMissing, storageFailure } from './s3-errors.js';
 import { resolveS3Settings, type S3BackendOptions } from './settings.js';
 import { S3Uploads } from './uploads.js';
@@ -42,13 +44,7 @@ export interface S3Backend extends StorageBackend {
   bucketKeyFor(address: string): string;
 }
 
-/** The context of every open S3 backend, for the helpers of this folder (presigning) that need its client. */
-const contexts = new WeakMap<StorageBackend, S3Context>();
-
-/** The S3 context behind `backend`, or undefined when it is not an S3 backend of this module. */
-export function s3ContextOf(backend: StorageBackend): S3Context | undefined {
-  return contexts.get(backend);
-}
+export { s3ContextOf } from './context.js';
 
 /**
  * Opens an S3 backend and checks that the bucket answers (HeadBucket).
@@ -67,7 +63,7 @@ export async function openS3Backend(options: S3BackendOptions): Promise<S3Backen
     throw storageFailure('opening the bucket', error);
   }
   const backend = new S3ObjectBackend(ctx);
-  contexts.set(backend, ctx);
+  attachS3Context(backend, ctx);
   return backend;
 }
 
@@ -254,6 +250,11 @@ class S3ObjectBackend implements S3Backend {
 
   listUploads(): AsyncIterable<UploadInfo> {
     return this.uploads.list();
+  }
+
+  /** A presigned GET of the object, valid `expiresInSeconds` (1 s to 7 days); any `Range` the client sends is served. */
+  async directReadUrl(address: string, options: DirectReadOptions): Promise<string> {
+    return (await presignWithContext(this.ctx, address, options.expiresInSeconds)).url;
   }
 
   async health(): Promise<BackendHealth> {
