@@ -9,6 +9,7 @@ import type { IngestExpectation, IngestReceipt } from '../dataplane/index.js';
 import type { JournalTransaction } from '../views/index.js';
 import type { Actor, RegistryContext } from './context.js';
 import { isId, newId } from './ids.js';
+import { storedObjectPayload } from './stored-object-payload.js';
 import { isMediaType } from '../manifest/index.js';
 import { assertSafeRelativePath } from './paths.js';
 import type { Transaction } from '../db/index.js';
@@ -82,10 +83,7 @@ export async function recordIngestedFile(
         package_id: packageId,
         relative_path: relativePath,
         media_type: mediaType,
-        size: receipt.size,
-        content_address: receipt.contentAddress,
-        digest_sha256: receipt.digestSha256,
-        storage: { backend_id: receipt.backend, object_key: receipt.objectKey, retrieval_tier: receipt.retrievalTier },
+        ...storedObjectPayload(receipt),
       },
     });
     await inTransaction?.(tx);

@@ -5,7 +5,7 @@
  * `DELETE /packages/{id}` (administrators only, eligible packages only).
  */
 import { z } from 'zod';
-import type { RetentionView } from '../../registry/index.js';
+import type { HoldView, RetentionView } from '../../registry/index.js';
 import { json, problems, type NativeRoute } from './route.js';
 import { EventSchema, PackageIdParams } from './schemas.js';
 import { validate } from './validate.js';
@@ -42,6 +42,18 @@ const HoldRequest = z.strictObject({ reason }).openapi('HoldRequest');
 const ReasonRequest = z.strictObject({ reason }).openapi('ReasonRequest');
 const HoldParams = z.strictObject({ id: z.string(), hold_id: z.string() });
 
+function renderHold(hold: HoldView): z.infer<typeof HoldSchema> {
+  return {
+    id: hold.id,
+    reason: hold.reason,
+    applied_by: hold.appliedBy,
+    applied_at: hold.appliedAt,
+    released_by: hold.releasedBy,
+    released_at: hold.releasedAt,
+    release_reason: hold.releaseReason,
+  };
+}
+
 function renderRetention(view: RetentionView): z.infer<typeof RetentionSchema> {
   return {
     package_id: view.packageId,
@@ -49,15 +61,7 @@ function renderRetention(view: RetentionView): z.infer<typeof RetentionSchema> {
     current_expires_at: view.currentExpiresAt,
     eligible_for_deletion: view.eligibleForDeletion,
     active_holds: view.activeHolds,
-    holds: view.holds.map((hold) => ({
-      id: hold.id,
-      reason: hold.reason,
-      applied_by: hold.appliedBy,
-      applied_at: hold.appliedAt,
-      released_by: hold.releasedBy,
-      released_at: hold.releasedAt,
-      release_reason: hold.releaseReason,
-    })),
+    holds: view.holds.map(renderHold),
     history: view.history as z.infer<typeof EventSchema>[],
   };
 }
@@ -103,16 +107,7 @@ export const retentionRoutes: NativeRoute[] = [
     handle: async ({ registry, request, response, actor }) => {
       const { id } = validate(PackageIdParams, request.params, 'path');
       const body = validate(HoldRequest, request.body, 'body');
-      const hold = await registry.applyHold(id, body.reason, actor);
-      response.status(201).json({
-        id: hold.id,
-        reason: hold.reason,
-        applied_by: hold.appliedBy,
-        applied_at: hold.appliedAt,
-        released_by: hold.releasedBy,
-        released_at: hold.releasedAt,
-        release_reason: hold.releaseReason,
-      });
+      response.status(201).json(renderHold(await registry.applyHold(id, body.reason, actor)));
     },
   },
   {

@@ -13,6 +13,9 @@ import type { Transaction } from '../../db/index.js';
 import type { JournalTransaction } from '../../views/index.js';
 import type { Actor, RegistryContext } from '../context.js';
 import { newId } from '../ids.js';
+import { storedObjectPayload, type StoredObjectRef } from '../stored-object-payload.js';
+
+export type { StoredObjectRef };
 
 /** A blob resolved inside a repository. */
 export interface BlobInfo {
@@ -53,15 +56,6 @@ export async function openBlob(ctx: RegistryContext, repository: string, digest:
   return { blob, ...served };
 }
 
-/** A stored object and where it lives: what linking needs to know. */
-export interface StoredObjectRef {
-  readonly contentAddress: string;
-  readonly digestSha256: string;
-  readonly size: number;
-  readonly backend: string;
-  readonly objectKey: string;
-  readonly retrievalTier: string;
-}
 
 /**
  * Records that `repository` holds `receipt`'s object under `digest`, unless
@@ -77,10 +71,7 @@ export async function linkBlob(tx: JournalTransaction, repository: string, diges
       payload: {
         repository,
         digest,
-        content_address: receipt.contentAddress,
-        digest_sha256: receipt.digestSha256,
-        size: receipt.size,
-        storage: { backend_id: receipt.backend, object_key: receipt.objectKey, retrieval_tier: receipt.retrievalTier },
+        ...storedObjectPayload(receipt),
       },
     });
   }

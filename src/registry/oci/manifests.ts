@@ -15,6 +15,7 @@ import type { IngestReceipt } from '../../dataplane/index.js';
 import type { JournalTransaction } from '../../views/index.js';
 import type { Actor, RegistryContext } from '../context.js';
 import { findBlob } from './blobs.js';
+import { storedObjectPayload } from '../stored-object-payload.js';
 
 /** A stored manifest. */
 export interface ManifestInfo {
@@ -98,15 +99,12 @@ export async function recordManifest(
       payload: {
         repository,
         digest,
-        content_address: receipt.contentAddress,
-        digest_sha256: receipt.digestSha256,
-        size: receipt.size,
+        ...storedObjectPayload(receipt),
         media_type: parsed.mediaType,
         artifact_type: parsed.artifactType,
         subject_digest: parsed.subject?.digest ?? null,
         annotations: parsed.annotations,
         references: parsed.references.map((ref) => ({ kind: ref.kind, digest: ref.digest })),
-        storage: { backend_id: receipt.backend, object_key: receipt.objectKey, retrieval_tier: receipt.retrievalTier },
       },
     });
   }
