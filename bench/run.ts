@@ -7,10 +7,13 @@
 import { append } from './append.js';
 import { digest } from './digest.js';
 import { ingest } from './ingest.js';
+import { native } from './native.js';
+import { oci } from './oci.js';
 import { replay } from './replay.js';
+import os from 'node:os';
 import type { Benchmark } from './lib.js';
 
-const ALL: readonly Benchmark[] = [digest, ingest, append, replay];
+const ALL: readonly Benchmark[] = [digest, ingest, append, replay, oci, native];
 
 const requested = process.argv.slice(2);
 const unknown = requested.filter((name) => !ALL.some((bench) => bench.name === name));
@@ -21,6 +24,12 @@ if (unknown.length > 0) {
 }
 
 const selected = requested.length === 0 ? ALL : ALL.filter((bench) => requested.includes(bench.name));
+// Absolute figures (events/s) mean little on a busy machine: say how busy it is.
+const cores = os.availableParallelism();
+const load = os.loadavg()[0]!;
+console.log(`node ${process.version}, ${cores} cores, load average ${load.toFixed(2)} at start`);
+if (load > cores / 2) console.log(`WARNING: the machine is busy (load ${load.toFixed(2)} on ${cores} cores); absolute figures will read low, ratios less so`);
+
 let failed = 0;
 for (const bench of selected) {
   console.log(`\n### ${bench.name}: ${bench.summary}`);
