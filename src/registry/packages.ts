@@ -191,22 +191,28 @@ export async function listPackages(ctx: RegistryContext, filter: PackageFilter, 
   }
   const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
   const knex = ctx.db.knex;
-  const query = knex('artifact_packages').select('id').orderBy('id', 'asc').limit(page.limit + 1);
-  if (after !== undefined) query.where('id', '>', after);
-  if (filter.producer !== undefined) query.where('producer', filter.producer);
-  if (filter.subject !== undefined) query.where('subject', filter.subject);
-  if (filter.retentionClass !== undefined) query.where('retention_class', filter.retentionClass);
-  if (filter.status !== undefined) query.where('status', filter.status);
+  const query = knex('artifact_packages').select('artifact_packages.id').orderBy('artifact_packages.id', 'asc').limit(page.limit + 1);
+  if (after !== undefined) query.where('artifact_packages.id', '>', after);
+  if (filter.producer !== undefined) query.where('artifact_packages.producer', filter.producer);
+  if (filter.subject !== undefined) query.where('artifact_packages.subject', filter.subject);
+  if (filter.retentionClass !== undefined) query.where('artifact_packages.retention_class', filter.retentionClass);
+  if (filter.status !== undefined) query.where('artifact_packages.status', filter.status);
   if (filter.namePatterns) {
     const patterns = filter.namePatterns;
     if (patterns.length === 0) return { items: [], nextCursor: null };
     query.where((builder) => {
-      for (const pattern of patterns) builder.orWhereRaw("name LIKE ? ESCAPE '\\'", [pattern]);
+      for (const pattern of patterns) builder.orWhereRaw("artifact_packages.name LIKE ? ESCAPE '\\'", [pattern]);
     });
   }
-  for (const [key, value] of Object.entries(filter.metadata ?? {})) {
-    query.whereIn('id', knex('artifact_package_metadata').select('package_id').where({ key, value }));
-  }
+  // Each metadata filter is a join on its (key, value, package_id) index, so
+  // the page is found by walking the index in id order, not by building the
+  // list of every matching id first.
+  Object.entries(filter.metadata ?? {}).forEach(([key, value], index) => {
+    const alias = `m${index}`;
+    query.join(`artifact_package_metadata as ${alias}`, (on) => {
+      on.on(`${alias}.package_id`, '=', 'artifact_packages.id').andOnVal(`${alias}.key`, '=', key).andOnVal(`${alias}.value`, '=', value);
+    });
+  });
   const ids = (await query).map((row: { id: string }) => row.id);
   const more = ids.length > page.limit;
   const pageIds = more ? ids.slice(0, page.limit) : ids;
