@@ -5,21 +5,16 @@
  * and nothing else, for a scraper on a private network or a sidecar. Bind it
  * where only the scraper can reach it.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { listen, type RunningServer } from '../listen.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../observability/index.js';
 
 /** A listening metrics server. */
-export interface RunningMetricsServer {
-  readonly server: Server;
-  /** The bound address (the port is real even when 0 was asked). */
-  readonly address: AddressInfo;
-  close(): Promise<void>;
-}
+export type RunningMetricsServer = RunningServer;
 
 /** Serves `metrics` on host:port. */
-export async function startMetricsServer(metrics: Metrics, listen: { host: string; port: number }, logger: Logger): Promise<RunningMetricsServer> {
+export async function startMetricsServer(metrics: Metrics, on: { host: string; port: number }, logger: Logger): Promise<RunningMetricsServer> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
@@ -43,21 +38,5 @@ export async function startMetricsServer(metrics: Metrics, listen: { host: strin
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  return {
-    server,
-    address,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeIdleConnections();
-      }),
-  };
+  return listen(server, on);
 }
