@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { DatabaseSettings } from '../config.js';
+import { CachingSqliteClient, pgQueryIn, sqliteStatementsOf, type NamedStatement } from './statements.js';
 
 // int8 (bigint) arrives from pg as a string by default; sequences and sizes
 // stay far below 2^53, so numbers keep both dialects' rows identical.
@@ -43,7 +44,8 @@ export async function openDatabase(settings: DatabaseSettings, options: OpenOpti
   if (settings.client === 'sqlite') {
     if (settings.connection !== ':memory:') mkdirSync(path.dirname(settings.connection), { recursive: true });
     const knex = knexFactory({
-      client: 'better-sqlite3',
+      // knex's better-sqlite3 client with a statement cache (src/db/statements.ts).
+      client: CachingSqliteClient as unknown as Knex.Config['client'],
       connection: { filename: settings.connection },
       useNullAsDefault: true,
       pool: {
@@ -118,12 +120,25 @@ export async function withTransaction<T>(
 ): Promise<T> {
   const callbacks: Array<() => void> = [];
   const result = await db.knex.transaction(async (trx) => {
-    if (db.client === 'sqlite') await trx.raw('UPDATE event_sequence SET last_sequence = last_sequence WHERE id = 1');
-    else await trx.raw('SELECT last_sequence FROM event_sequence WHERE id = 1 FOR UPDATE');
+    await lockSequence(db, trx);
     return work(trx, (callback) => callbacks.push(callback));
   });
   for (const callback of callbacks) callback();
   return result;
+}
+
+const LOCK_SEQUENCE_SQLITE = 'UPDATE event_sequence SET last_sequence = last_sequence WHERE id = 1';
+const LOCK_SEQUENCE_PG: NamedStatement = { name: 'artifactstore_lock_sequence', text: 'SELECT last_sequence FROM event_sequence WHERE id = 1 FOR UPDATE' };
+
+/**
+ * Takes the event sequence counter's lock in `trx` (docs/adr/0009): on
+ * SQLite a no-op UPDATE that takes the database write lock at once, on
+ * PostgreSQL a row lock. A prepared statement on the transaction's own
+ * connection (docs/adr/0023): every write transaction pays this.
+ */
+async function lockSequence(db: Database, trx: Transaction): Promise<void> {
+  if (db.client === 'sqlite') (await sqliteStatementsOf(trx)).prepare(LOCK_SEQUENCE_SQLITE).run();
+  else await pgQueryIn(trx, LOCK_SEQUENCE_PG, []);
 }
 
 /** Rows of a raw query, whatever the dialect returns. */

@@ -20,8 +20,19 @@ interface NativeBlake3 {
   hash(input: Uint8Array): Buffer;
 }
 
+/** The addon's own class (`build/Release/blake3.node`), under the package's JS wrapper. */
+interface RawHash {
+  update(data: Uint8Array): unknown;
+  digest(length?: number): Buffer;
+}
+
+interface RawBlake3 {
+  createHash(): RawHash;
+}
+
+const require = createRequire(import.meta.url);
+
 function loadNative(): NativeBlake3 {
-  const require = createRequire(import.meta.url);
   try {
     return require('@c4312/blake3-native') as NativeBlake3;
   } catch (error) {
@@ -32,16 +43,55 @@ function loadNative(): NativeBlake3 {
   }
 }
 
+/**
+ * The compiled addon itself. The package wraps each hasher in a
+ * `stream.Transform`, whose construction costs far more than hashing an
+ * event payload; the addon's own hasher does not. Undefined when the build
+ * lives elsewhere, and then the package's wrapper is used.
+ */
+function loadRaw(): RawBlake3 | undefined {
+  try {
+    return require('@c4312/blake3-native/build/Release/blake3.node') as RawBlake3;
+  } catch {
+    return undefined;
+  }
+}
+
 const native = loadNative();
+const raw = loadRaw();
+
+/** The addon's hasher behind the {@link NativeHasher} surface. */
+class RawHasher implements NativeHasher {
+  constructor(private readonly hash: RawHash) {}
+
+  update(data: Uint8Array): this {
+    this.hash.update(data);
+    return this;
+  }
+
+  digest(encoding: 'hex'): string;
+  digest(): Buffer;
+  digest(encoding?: 'hex'): string | Buffer {
+    const out = this.hash.digest();
+    return encoding ? out.toString(encoding) : out;
+  }
+
+  dispose(): void {
+    // the addon frees its state with the object
+  }
+}
 
 /** A new incremental native BLAKE3 hasher (32-byte output). */
 export function createHash(): NativeHasher {
-  return native.createHash();
+  return raw ? new RawHasher(raw.createHash()) : native.createHash();
 }
 
 /** BLAKE3-256 of `bytes` as a 32-byte buffer. */
 export function blake3(bytes: Uint8Array): Buffer {
-  return native.hash(bytes);
+  if (!raw) return native.hash(bytes);
+  const hash = raw.createHash();
+  hash.update(bytes);
+  return hash.digest();
 }
 
 /** Hex BLAKE3-256 of `bytes`. */

@@ -1,0 +1,158 @@
+/**
+ * @module db/statements
+ * Prepared statements for the few hot paths (the event append, the sequence
+ * lock, replay's view inserts), run on the driver connection a knex
+ * transaction holds, without knex in between.
+ *
+ * knex compiles every query anew and its better-sqlite3 dialect prepares
+ * every statement anew (no statement cache), which costs more than SQLite
+ * spends executing a one-row insert. Here:
+ * - SQLite: statements are prepared once per connection (a better-sqlite3
+ *   `Database`) and cached with it, and run synchronously;
+ * - PostgreSQL: statements are named (`{ name, text, values }`), so pg parses
+ *   and plans them once per connection, and each costs one round trip.
+ *
+ * Only code that already holds a transaction uses these: the statements run
+ * on that transaction's connection, inside it, so atomicity, the sequence
+ * lock and commit order are exactly those of the transaction (ADR 0023).
+ * They bypass knex's query events, so `db_query_duration_seconds` does not
+ * see them.
+ */
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import type pg from 'pg';
+import type { Knex } from 'knex';
+
+type Transaction = Knex.Transaction;
+
+/** A cached SQLite statement. */
+export type SqliteStatement = BetterSqlite3.Statement<unknown[], unknown>;
+
+/** The statements of one SQLite connection, prepared on first use. */
+export interface SqliteStatements {
+  /** The connection's statement for `sql`, prepared once. */
+  prepare(sql: string): SqliteStatement;
+}
+
+/** A value SQLite can bind: what knex's better-sqlite3 dialect would pass for the same value. */
+export type SqliteBindable = string | number | bigint | Buffer | null;
+
+const sqliteCaches = new WeakMap<BetterSqlite3.Database, SqliteStatements>();
+
+/**
+ * Statements kept per connection. Hot paths use a handful of fixed texts;
+ * the bound only matters for knex's own queries (multi-row inserts, IN
+ * lists), whose texts vary. A statement evicted is finalized by the GC.
+ */
+const STATEMENTS_PER_CONNECTION = 512;
+
+/**
+ * The driver connection `trx` runs on: a better-sqlite3 `Database` on
+ * SQLite, a `pg.Client` on PostgreSQL.
+ * @throws Error when the transaction has already completed (as knex would).
+ */
+export async function connectionOf(trx: Transaction): Promise<unknown> {
+  if (trx.isCompleted()) throw new Error('Transaction query already complete, run with DEBUG=knex:tx for more info');
+  const client = trx.client as { acquireConnection(): Promise<unknown> };
+  return client.acquireConnection();
+}
+
+/** The statement cache of the SQLite connection `trx` runs on. */
+export async function sqliteStatementsOf(trx: Transaction): Promise<SqliteStatements> {
+  return sqliteStatementsFor((await connectionOf(trx)) as BetterSqlite3.Database);
+}
+
+/** The statement cache of one better-sqlite3 connection (least recently used statements evicted beyond the bound). */
+export function sqliteStatementsFor(connection: BetterSqlite3.Database): SqliteStatements {
+  let cache = sqliteCaches.get(connection);
+  if (!cache) {
+    // Map iteration order is insertion order: the first key is the least recently used.
+    const statements = new Map<string, SqliteStatement>();
+    cache = {
+      prepare(sql) {
+        let statement = statements.get(sql);
+        if (statement) {
+          statements.delete(sql);
+        } else {
+          statement = connection.prepare(sql);
+          if (statements.size >= STATEMENTS_PER_CONNECTION) statements.delete(statements.keys().next().value as string);
+        }
+        statements.set(sql, statement);
+        return statement;
+      },
+    };
+    sqliteCaches.set(connection, cache);
+  }
+  return cache;
+}
+
+/** What knex's better-sqlite3 client passes to `_query` (the fields used here). */
+interface KnexQueryObject {
+  sql?: string;
+  bindings?: unknown[];
+  options?: unknown;
+  response?: unknown;
+  context?: { lastID: number | bigint; changes: number };
+}
+
+/** The part of knex 3's better-sqlite3 client (`Client_BetterSQLite3`) that {@link CachingSqliteClient} builds on. */
+interface KnexSqliteClient {
+  _query(connection: BetterSqlite3.Database, obj: KnexQueryObject): Promise<KnexQueryObject>;
+  _formatBindings(bindings: unknown[] | undefined): unknown[];
+  _optSafeIntegers(options: unknown): boolean | undefined;
+}
+
+const requireCjs = createRequire(import.meta.url);
+// knex (pinned exactly) has no exports map; its dialect classes are plain CommonJS.
+const KnexBetterSqlite3Client = requireCjs('knex/lib/dialects/better-sqlite3/index.js') as new (config: unknown) => KnexSqliteClient;
+
+/**
+ * knex's better-sqlite3 client, with every query run through the
+ * connection's statement cache instead of being prepared anew: the same
+ * method as knex 3.3's own `_query`, with `prepare` cached. Queries that ask
+ * for `safeIntegers` get a fresh statement, since that setting sticks to the
+ * statement. A subclass (not a patched instance) because knex builds each
+ * transaction's client from the client's prototype.
+ */
+export class CachingSqliteClient extends KnexBetterSqlite3Client {
+  override async _query(connection: BetterSqlite3.Database, obj: KnexQueryObject): Promise<KnexQueryObject> {
+    if (!obj.sql) throw new Error('The query is empty');
+    if (!connection) throw new Error('No connection provided');
+    const safeIntegers = this._optSafeIntegers(obj.options);
+    const statement = safeIntegers === undefined
+      ? sqliteStatementsFor(connection).prepare(obj.sql)
+      : connection.prepare(obj.sql).safeIntegers(safeIntegers);
+    const bindings = this._formatBindings(obj.bindings);
+    if (statement.reader) {
+      obj.response = statement.all(bindings);
+      return obj;
+    }
+    const response = statement.run(bindings);
+    obj.response = response;
+    obj.context = { lastID: response.lastInsertRowid, changes: response.changes };
+    return obj;
+  }
+}
+
+/** A named PostgreSQL statement: parsed and planned once per connection. */
+export interface NamedStatement {
+  readonly name: string;
+  readonly text: string;
+}
+
+/** Runs the named statement `statement` with `values` on the PostgreSQL connection `trx` runs on; returns its rows. */
+export async function pgQueryIn<T>(trx: Transaction, statement: NamedStatement, values: unknown[]): Promise<T[]> {
+  const connection = (await connectionOf(trx)) as pg.Client;
+  const result = await connection.query({ name: statement.name, text: statement.text, values });
+  return result.rows as T[];
+}
+
+/**
+ * A view value as SQLite binds it: booleans as 0/1, as knex's better-sqlite3
+ * dialect does, so rows written here equal rows written through knex.
+ */
+export function sqliteValue(value: string | number | boolean | null | undefined): SqliteBindable {
+  if (value === undefined) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
