@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { PushStateFile, defaultPushStatePath, pushPackage, type Package } from '../client/index.js';
+import { DEFAULT_CHUNK_SIZE, PushStateFile, defaultPushStatePath, pushPackage, type Package } from '../client/index.js';
 import { RegistryError } from '../errors/index.js';
 import { guessMediaType } from '../registry/index.js';
 import { createProgress } from './common.js';
@@ -39,7 +39,7 @@ export function registerPush(program: Command): void {
     .option('--subject <subject>', 'what the package is about')
     .option('--metadata <key=value>', 'metadata entry (repeatable)', (entry: string, all: string[]) => [...all, entry], [])
     .option('--parallel <count>', 'files uploaded at once', positiveInteger('--parallel'), 4)
-    .addOption(new Option('--chunk-size <size>', 'bytes per request: a number with an optional KiB/MiB/GiB (or KB/MB/GB) suffix').argParser(byteSize('--chunk-size')).default(8 << 20, '8MiB'))
+    .addOption(new Option('--chunk-size <size>', 'bytes per request: a number with an optional KiB/MiB/GiB (or KB/MB/GB) suffix').argParser(byteSize('--chunk-size')).default(DEFAULT_CHUNK_SIZE, `${DEFAULT_CHUNK_SIZE >> 20}MiB`))
     .option('--resume <package-id>', 'continue an interrupted push of this package: present files are skipped, open uploads continue from the server offset')
     .option('--state-file <path>', 'where in-flight upload sessions are remembered (default: a file in the OS temp directory named after --url and <dir>)')
     .option('--json', 'print {"package_id", "manifest_digest"} as JSON')

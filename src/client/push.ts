@@ -50,7 +50,7 @@ export interface PushOptions {
   readonly files: readonly PushFile[];
   /** Files uploaded at once (default 4). */
   readonly parallel?: number;
-  /** Bytes per chunk (default 8 MiB). */
+  /** Bytes per chunk (default 32 MiB). */
   readonly chunkSize?: number;
   /** Media type of a file that names none. */
   readonly mediaType?: (relativePath: string) => string;

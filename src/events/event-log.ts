@@ -13,9 +13,10 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { blake3 } from '../identity/index.js';
 import { encodeCanonical, type CanonicalValue } from '../manifest/index.js';
-import { rowsOf, type Database, type Transaction } from '../db/index.js';
+import { pgQueryIn, rowsOf, sqliteStatementsOf, type Database, type NamedStatement, type Transaction } from '../db/index.js';
 import { RegistryError } from '../errors/index.js';
 import { assertEventType, subjectKindOf, type EventType, type SubjectKind } from './event-types.js';
+import { EventFeed } from './event-feed.js';
 
 /** What a caller appends. */
 export interface NewEvent {
@@ -55,6 +56,26 @@ interface EventRow {
 
 const CHANNEL = 'artifactstore_events';
 
+/**
+ * The append's statements. The counter row's lock (taken by withTransaction,
+ * or at the latest by the increment) is held until the transaction ends,
+ * which is what makes the sequence gapless and commit-ordered (ADR 0009).
+ */
+const NEXT_SEQUENCE_SQLITE = 'UPDATE event_sequence SET last_sequence = last_sequence + 1 WHERE id = 1 RETURNING last_sequence';
+const INSERT_EVENT_SQLITE = 'INSERT INTO events (sequence, created_at, event_type, subject_kind, subject_id, actor, payload, payload_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+/** PostgreSQL: increment, insert and NOTIFY (delivered at commit) in one statement; no row when the counter row is missing. */
+const APPEND_PG: NamedStatement = {
+  name: 'artifactstore_append_event',
+  text: `WITH next AS (
+  UPDATE event_sequence SET last_sequence = last_sequence + 1 WHERE id = 1 RETURNING last_sequence
+), appended AS (
+  INSERT INTO events (sequence, created_at, event_type, subject_kind, subject_id, actor, payload, payload_digest)
+  SELECT last_sequence, $1::text, $2::text, $3::text, $4::text, $5::text, $6::bytea, $7::bytea FROM next
+  RETURNING sequence
+)
+SELECT sequence, pg_notify('${CHANNEL}', sequence::text)::text AS notified FROM appended`,
+};
+
 /** Narrows which events a reader wants. */
 export interface EventFilter {
   /** Exact type, or a prefix when it ends with `.` (e.g. `v1.retention.`). */
@@ -67,7 +88,10 @@ export interface EventFilter {
   readonly createdFrom?: string;
 }
 
-/** True when `event` passes `filter`. */
+/**
+ * True when `event` passes `filter`. Must agree with `fetchSince`'s SQL for
+ * every field: long polls served from the shared feed filter with this.
+ */
 export function matchesFilter(event: Pick<StoredEvent, 'type' | 'subjectKind' | 'subjectId'>, filter: EventFilter | undefined): boolean {
   if (!filter) return true;
   if (filter.eventType !== undefined) {
@@ -86,9 +110,16 @@ export interface TailOptions {
   readonly signal?: AbortSignal;
   /** Events fetched per round trip (default 500). */
   readonly batchSize?: number;
-  /** Upper bound on how long the tailer sleeps without a wake-up (default 1000 ms). */
+  /**
+   * Upper bound on how long the tailer sleeps without a wake-up before it
+   * asks the shared feed to read again (default: the feed's own polling —
+   * 50 ms on SQLite, 5 s on PostgreSQL — is the bound).
+   */
   readonly pollIntervalMs?: number;
 }
+
+/** How often the shared feed checks for other processes' commits while readers wait: SQLite probes `PRAGMA data_version`, PostgreSQL reads (NOTIFY is the wake-up there). */
+const FEED_POLL_MS = { sqlite: 50, postgres: 5000 } as const;
 
 /**
  * The event log of one database. `append` runs inside the caller's
@@ -99,12 +130,37 @@ export class EventLog {
   private listener: pg.Client | undefined;
   private listenerReady: Promise<void> | undefined;
 
-  /** How often readers poll when no notification arrives (other processes' commits on SQLite; a lost LISTEN on PostgreSQL). */
-  private readonly pollIntervalMs: number;
+  /**
+   * The one reader that long polls and streams of this process share once
+   * they have caught up (src/events/event-feed.ts).
+   */
+  readonly feed: EventFeed<StoredEvent>;
 
   constructor(private readonly db: Database) {
     this.wakeups.setMaxListeners(0);
-    this.pollIntervalMs = db.client === 'postgres' ? 5000 : 1000;
+    let dataVersion: number | undefined;
+    this.feed = new EventFeed<StoredEvent>({
+      fetch: (after, limit) => this.fetchSince(after, limit),
+      head: () => this.lastSequence(),
+      subscribe: (listener) => {
+        const onAppended = (sequence: number): void => listener(sequence);
+        this.wakeups.on('appended', onAppended);
+        return () => this.wakeups.off('appended', onAppended);
+      },
+      ...(db.client === 'postgres'
+        ? { prepare: () => this.ensureListener().catch(() => undefined), pollIntervalMs: FEED_POLL_MS.postgres }
+        : {
+            // The pool's one connection: its data_version moves when another
+            // process commits (this process's commits wake the feed directly).
+            probe: async () => {
+              const [row] = rowsOf<{ data_version: number }>(await this.db.knex.raw('PRAGMA data_version'));
+              const changed = row?.data_version !== dataVersion;
+              dataVersion = row?.data_version;
+              return changed;
+            },
+            pollIntervalMs: FEED_POLL_MS.sqlite,
+          }),
+    }, { sizeOf: (event: StoredEvent) => event.payload.byteLength + 256 });
   }
 
   /**
@@ -117,26 +173,33 @@ export class EventLog {
     const payload = encodeCanonical(event.payload);
     const payloadDigest = blake3(payload);
     const createdAt = (event.at ?? new Date()).toISOString();
-    const counter = rowsOf<{ last_sequence: number | string }>(
-      await trx.raw('UPDATE event_sequence SET last_sequence = last_sequence + 1 WHERE id = 1 RETURNING last_sequence'),
-    );
-    if (counter.length !== 1) throw new RegistryError('EVENT_LOG_CORRUPT', 'the event_sequence counter row is missing');
-    const sequence = Number(counter[0]!.last_sequence);
+    const subjectKind = subjectKindOf(type);
+    // A view of the payload, not a copy: the drivers bind Buffers.
+    const payloadBytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    let sequence: number;
+    if (this.db.client === 'sqlite') {
+      // Two cached statements on the transaction's connection (docs/adr/0023).
+      const statements = await sqliteStatementsOf(trx);
+      const counter = statements.prepare(NEXT_SEQUENCE_SQLITE).get() as { last_sequence: number } | undefined;
+      if (!counter) throw new RegistryError('EVENT_LOG_CORRUPT', 'the event_sequence counter row is missing');
+      sequence = Number(counter.last_sequence);
+      statements.prepare(INSERT_EVENT_SQLITE).run(sequence, createdAt, type, subjectKind, event.subjectId, event.actor, payloadBytes, payloadDigest);
+    } else {
+      // One round trip: take the number, insert the event, notify at commit.
+      const rows = await pgQueryIn<{ sequence: number | string }>(trx, APPEND_PG, [createdAt, type, subjectKind, event.subjectId, event.actor, payloadBytes, payloadDigest]);
+      if (rows.length !== 1) throw new RegistryError('EVENT_LOG_CORRUPT', 'the event_sequence counter row is missing');
+      sequence = Number(rows[0]!.sequence);
+    }
     const stored: StoredEvent = {
       sequence,
       createdAt,
       type,
-      subjectKind: subjectKindOf(type),
+      subjectKind,
       subjectId: event.subjectId,
       actor: event.actor,
       payload,
       payloadDigest,
     };
-    await trx.raw(
-      'INSERT INTO events (sequence, created_at, event_type, subject_kind, subject_id, actor, payload, payload_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [sequence, createdAt, type, stored.subjectKind, stored.subjectId, stored.actor, Buffer.from(payload), payloadDigest],
-    );
-    if (this.db.client === 'postgres') await trx.raw('SELECT pg_notify(?, ?)', [CHANNEL, String(sequence)]);
     afterCommit?.(() => this.wakeups.emit('appended', sequence));
     return stored;
   }
@@ -174,18 +237,25 @@ export class EventLog {
    */
   async waitForEvents(after: number, limit: number, filter: EventFilter | undefined, waitMs: number, signal?: AbortSignal): Promise<StoredEvent[]> {
     const deadline = Date.now() + waitMs;
-    if (this.db.client === 'postgres' && waitMs > 0) await this.ensureListener();
+    const match = filter ? (event: StoredEvent) => matchesFilter(event, filter) : undefined;
+    // Every event up to `scanned` has been looked at and none matched.
+    let scanned = after;
     for (;;) {
-      // Arm before reading so a commit in between is not slept through; wake
-      // at least every poll interval for writers in other processes.
-      const woken = this.nextWakeup(Math.min(Math.max(deadline - Date.now(), 0), this.pollIntervalMs), signal);
-      const events = await this.fetchSince(after, limit, filter);
-      const remaining = deadline - Date.now();
-      if (events.length > 0 || remaining <= 0 || signal?.aborted) {
-        woken.cancel();
-        return events;
+      const local = this.feed.read(scanned, limit, match);
+      if (local) {
+        if (local.events.length > 0) return local.events;
+        scanned = local.through;
+      } else {
+        // Behind (or ahead of) what the feed keeps: ask the database. Its
+        // answer covers at least what the feed had read before it.
+        const known = this.feed.head;
+        const events = await this.fetchSince(scanned, limit, filter);
+        if (events.length > 0) return events;
+        if (known !== undefined) scanned = Math.max(scanned, known);
       }
-      await woken.promise;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || signal?.aborted) return [];
+      await this.feed.wait(scanned, remaining, signal);
       if (signal?.aborted) return [];
     }
   }
@@ -210,17 +280,12 @@ export class EventLog {
    */
   async *tail(since: number, options: TailOptions = {}): AsyncGenerator<StoredEvent> {
     const batchSize = options.batchSize ?? 500;
-    const pollIntervalMs = options.pollIntervalMs ?? this.pollIntervalMs;
     const signal = options.signal;
-    if (this.db.client === 'postgres') await this.ensureListener();
     let cursor = since;
     while (!signal?.aborted) {
-      // Arm the wake-up before reading, so a commit between the read and the
-      // wait is not slept through.
-      const woken = this.nextWakeup(pollIntervalMs, signal);
-      const batch = await this.fetchSince(cursor, batchSize);
+      // From the shared feed once caught up; from the database while behind it.
+      const batch = this.feed.read(cursor, batchSize)?.events ?? (await this.fetchSince(cursor, batchSize));
       if (batch.length > 0) {
-        woken.cancel();
         for (const event of batch) {
           if (event.sequence !== cursor + 1) {
             throw new RegistryError('EVENT_LOG_CORRUPT', `tail expected sequence ${cursor + 1}, read ${event.sequence}`);
@@ -231,12 +296,17 @@ export class EventLog {
         }
         continue;
       }
-      await woken.promise;
+      const timeoutMs = options.pollIntervalMs ?? 60_000;
+      const started = Date.now();
+      await this.feed.wait(cursor, timeoutMs, signal);
+      // Woken by the deadline alone: make the feed look (it polls on its own, this bounds the wait).
+      if (!signal?.aborted && Date.now() - started >= timeoutMs && (this.feed.head ?? -1) <= cursor) this.feed.refresh();
     }
   }
 
   /** Releases the LISTEN connection, if any. */
   async close(): Promise<void> {
+    await this.feed.close();
     const listener = this.listener;
     this.listener = undefined;
     this.listenerReady = undefined;

@@ -22,8 +22,24 @@ export interface EventView {
   readonly payload_digest: string;
 }
 
+/**
+ * Views of events the shared event feed hands to many readers at once (the
+ * same `StoredEvent` object each time): each is decoded once, not once per
+ * reader. Held weakly, so they go when the feed drops the event.
+ */
+const rendered = new WeakMap<StoredEvent, EventView>();
+
 /** Renders a stored event for consumers. */
 export function toEventView(event: StoredEvent): EventView {
+  let view = rendered.get(event);
+  if (!view) {
+    view = renderEvent(event);
+    rendered.set(event, view);
+  }
+  return view;
+}
+
+function renderEvent(event: StoredEvent): EventView {
   return {
     sequence: event.sequence,
     created_at: event.createdAt,

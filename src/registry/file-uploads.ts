@@ -91,8 +91,7 @@ export async function startFileUpload(ctx: RegistryContext, packageId: string, i
 
 /** The session and its offset. @throws UPLOAD_NOT_FOUND (unknown or expired). */
 export async function fileUpload(ctx: RegistryContext, id: string): Promise<FileUploadView> {
-  const row = isId(id) ? await ctx.db.knex('upload_sessions').where({ id }).first() : undefined;
-  if (!row || row.expires_at < new Date().toISOString()) throw new RegistryError('UPLOAD_NOT_FOUND', `no upload session ${JSON.stringify(id)}`);
+  const row = await sessionRow(ctx, id);
   const offset = await ctx.dataPlane.uploadSize(id);
   if (offset === null) throw new RegistryError('UPLOAD_NOT_FOUND', `upload session ${id} has no staged bytes`);
   return toView(row, offset);
@@ -103,12 +102,15 @@ export async function fileUpload(ctx: RegistryContext, id: string): Promise<File
  * otherwise). Nothing past the declared size is ever stored: a chunk that
  * says it goes past is refused before it is read, and one that does anyway
  * is cut off at the limit with SIZE_MISMATCH.
+ *
+ * The fixed cost per chunk is kept to one session read, the backend's
+ * append (which checks the offset against the staged size itself, under the
+ * upload's lock, and fsyncs once at the end) and, at most once a minute,
+ * one write moving the expiry (see {@link refreshExpiry}).
  */
 export async function appendFileUpload(ctx: RegistryContext, id: string, source: AsyncIterable<Uint8Array>, chunk: FileChunk): Promise<FileUploadView> {
-  const session = await fileUpload(ctx, id);
-  if (chunk.start !== session.offset) {
-    throw new RegistryError('UPLOAD_OFFSET_MISMATCH', `chunk starts at ${chunk.start} but the upload has ${session.offset} bytes`, { size: session.offset });
-  }
+  const row = await sessionRow(ctx, id);
+  const session = toView(row, chunk.start);
   if (chunk.end !== undefined && chunk.end < chunk.start - 1) throw new RegistryError('FIELD_INVALID', 'Content-Range ends before it starts', { field: 'Content-Range' });
   const length = chunk.end !== undefined ? chunk.end - chunk.start + 1 : chunk.contentLength;
   if (chunk.end !== undefined && chunk.contentLength !== undefined && chunk.contentLength !== length) {
@@ -121,15 +123,49 @@ export async function appendFileUpload(ctx: RegistryContext, id: string, source:
     if (length !== undefined && chunk.start + length > session.size) {
       throw new RegistryError('SIZE_MISMATCH', `the chunk would end at ${chunk.start + length} bytes, past the declared ${session.size}`);
     }
+    // Starting past the declared size can never be the offset; say where the upload is.
+    if (chunk.start > session.size) await assertOffset(ctx, id, chunk.start);
   }
   const limit = session.size ?? Number.MAX_SAFE_INTEGER;
-  const offset = await ctx.dataPlane.appendUpload(id, session.offset, capped(source, limit - session.offset, session.size));
-  const now = new Date();
-  await ctx.db.knex('upload_sessions').where({ id }).update({ updated_at: now.toISOString(), expires_at: new Date(now.getTime() + ctx.oci.uploadTtlSeconds * 1000).toISOString() });
+  // The backend refuses (416, with the staged size) a chunk that does not start exactly at the staged size.
+  const offset = await ctx.dataPlane.appendUpload(id, chunk.start, capped(source, limit - chunk.start, session.size));
+  const expiresAt = await refreshExpiry(ctx, id, row.expires_at as string);
   if (length !== undefined && offset !== chunk.start + length) {
     throw new RegistryError('SIZE_MISMATCH', `received ${offset - chunk.start} bytes where the request announced ${length}; the upload now holds ${offset}`, { size: offset });
   }
-  return { ...session, offset, expiresAt: new Date(now.getTime() + ctx.oci.uploadTtlSeconds * 1000).toISOString() };
+  return { ...session, offset, expiresAt };
+}
+
+/** The live session row. @throws UPLOAD_NOT_FOUND (unknown or expired). */
+async function sessionRow(ctx: RegistryContext, id: string): Promise<Record<string, unknown>> {
+  const row = isId(id) ? await ctx.db.knex('upload_sessions').where({ id }).first() : undefined;
+  if (!row || row.expires_at < new Date().toISOString()) throw new RegistryError('UPLOAD_NOT_FOUND', `no upload session ${JSON.stringify(id)}`);
+  return row as Record<string, unknown>;
+}
+
+/** Throws the 416 a chunk at `start` deserves when the upload holds another size. */
+async function assertOffset(ctx: RegistryContext, id: string, start: number): Promise<void> {
+  const offset = await ctx.dataPlane.uploadSize(id);
+  if (offset === null) throw new RegistryError('UPLOAD_NOT_FOUND', `upload session ${id} has no staged bytes`);
+  if (offset !== start) throw new RegistryError('UPLOAD_OFFSET_MISMATCH', `chunk starts at ${start} but the upload has ${offset} bytes`, { size: offset });
+}
+
+/** How stale a session's expiry may get before a chunk moves it: a minute (half the TTL when that is shorter). */
+const EXPIRY_SLACK_MS = 60_000;
+
+/**
+ * Moves the session's expiry to now + TTL unless it was moved within the
+ * last minute (or half the TTL, when shorter); returns the expiry in force.
+ * A session therefore stays at least TTL − 1 min after its last chunk,
+ * while a stream of chunks costs one database write a minute, not one each.
+ */
+async function refreshExpiry(ctx: RegistryContext, id: string, expiresAt: string): Promise<string> {
+  const ttlMs = ctx.oci.uploadTtlSeconds * 1000;
+  const now = Date.now();
+  if (Date.parse(expiresAt) - now > ttlMs - Math.min(EXPIRY_SLACK_MS, ttlMs / 2)) return expiresAt;
+  const next = new Date(now + ttlMs).toISOString();
+  await ctx.db.knex('upload_sessions').where({ id }).update({ updated_at: new Date(now).toISOString(), expires_at: next });
+  return next;
 }
 
 /**

@@ -43,6 +43,23 @@ async function call(replica: Replica, method: string, where: string, status: num
   return response;
 }
 
+/** `event_readers_waiting` from the replica's `/metrics` (open to loopback callers while the server runs open). */
+async function readersWaiting(replica: Replica): Promise<number> {
+  const text = await (await call(replica, 'GET', '/metrics', 200)).text();
+  const line = /^event_readers_waiting (\S+)$/m.exec(text);
+  assert.ok(line, `${replica.name}: /metrics has event_readers_waiting`);
+  return Number(line[1]);
+}
+
+/** Resolves once `condition` holds; fails after `timeoutMs`. */
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 const json = (body: unknown): { body: string; headers: Record<string, string> } => ({ body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 
 async function allEvents(replica: Replica): Promise<EventJson[]> {
@@ -177,10 +194,14 @@ describeEachDatabase('reliability: two server processes on one database and stor
     this.timeout(60_000);
     const since = ((await (await call(a, 'GET', '/health', 200)).json()) as { database: { lastSequence: number } }).database.lastSequence;
 
-    // A long poll on B wakes for a commit made through A.
+    // A long poll on B wakes for a commit made through A: committed only once
+    // B's metrics show the poll waiting on its event feed, so the answer can
+    // only come through B's wake-up path (SQLite: the data_version probe;
+    // PostgreSQL: NOTIFY), not from the poll's first read.
     const started = Date.now();
+    const waitingBefore = await readersWaiting(b);
     const poll = fetch(new URL(`/events?since=${since}&wait=20&event_type=v1.package.created`, b.url));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await until(async () => (await readersWaiting(b)) > waitingBefore, 'B reports the long poll waiting');
     const viaA = (await (await call(a, 'POST', '/packages', 201, json({ name: 'seen-by-b', producer: 'reliability', retention_class: 'transient' }))).json()) as { id: string };
     const page = (await (await poll).json()) as { events: EventJson[] };
     assert.deepEqual(page.events.map((event) => event.subject_id), [viaA.id]);
@@ -188,8 +209,10 @@ describeEachDatabase('reliability: two server processes on one database and stor
 
     // An SSE stream on A delivers a commit made through B.
     const controller = new AbortController();
+    const streamsWaitingBefore = await readersWaiting(a);
     const stream = await fetch(new URL(`/events/stream?since=${since + 2}&event_type=v1.package.created`, a.url), { signal: controller.signal });
     assert.equal(stream.status, 200);
+    await until(async () => (await readersWaiting(a)) > streamsWaitingBefore, 'A reports the stream waiting');
     const viaB = (await (await call(b, 'POST', '/packages', 201, json({ name: 'seen-by-a', producer: 'reliability', retention_class: 'transient' }))).json()) as { id: string };
     const timer = setTimeout(() => controller.abort(), 15_000);
     let streamed: EventJson | undefined;

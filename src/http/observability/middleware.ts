@@ -58,14 +58,20 @@ const MAX_USER_AGENT_LENGTH = 512;
 /** Builds the observability of an application over `registry`. */
 export function createHttpObservability(registry: Registry, logger: Logger, options: HttpObservabilityOptions = {}): HttpObservability {
   const metrics = options.metrics ?? createMetrics();
-  if (!metrics.tracksEventLogHead) metrics.trackEventLogHead(() => registry.context.log.lastSequence());
+  if (!metrics.tracksEventLogHead) {
+    metrics.trackEventLogHead(() => registry.context.log.lastSequence());
+    metrics.trackEventReaders(() => registry.context.log.feed.waiting);
+  }
   const authorize = options.authorizeMetrics ?? loopbackWhileOpen;
 
   const middleware: RequestHandler = (request, response, next) => {
     const started = performance.now();
     const id = requestIdFor(request.headers['x-request-id']);
     response.setHeader(REQUEST_ID_HEADER, id);
-    const log = logger.child({ request_id: id });
+    // The child logger is made on first use: most requests log nothing below
+    // the access line, and that one only at `info`.
+    let child: Logger | undefined;
+    const requestLog = (): Logger => (child ??= logger.child({ request_id: id }));
     const route = routeTemplateOf(request.path);
     const method = methodLabelOf(request.method);
     // Captured now: the socket forgets its peer once it is closed.
@@ -85,9 +91,10 @@ export function createHttpObservability(registry: Registry, logger: Logger, opti
       try {
         metrics.observeRequest({ route, method, status, seconds, bytesIn: bytes.in, bytesOut: bytes.out });
       } catch (error) {
-        log.warn({ err: error }, 'recording request metrics failed');
+        requestLog().warn({ err: error }, 'recording request metrics failed');
       }
-      log.info(
+      if (!logger.isLevelEnabled('info')) return;
+      requestLog().info(
         {
           principal: principalOf(request).name,
           method: request.method,
@@ -104,7 +111,12 @@ export function createHttpObservability(registry: Registry, logger: Logger, opti
         'request',
       );
     });
-    runWithRequestContext(request, { id, logger: log }, next);
+    runWithRequestContext(request, {
+      id,
+      get logger() {
+        return requestLog();
+      },
+    }, next);
   };
 
   const serveMetrics: RequestHandler = async (request, response) => {

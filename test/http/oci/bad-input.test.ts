@@ -345,7 +345,7 @@ describeEachDatabase('OCI /v2/ refuses bad input over HTTP', (target) => {
 
   before(async () => {
     instance = await openTestRegistry(target);
-    server = await startServer(instance.registry, { host: '127.0.0.1', port: 0 }, pino({ level: process.env.OCI_TEST_LOG ?? 'silent' }));
+    server = await startServer(instance.registry, { host: '127.0.0.1', port: 0 }, pino({ level: process.env.OCI_TEST_LOG ?? 'silent' }), undefined, { metrics: instance.metrics });
     port = server.address.port;
     for (const content of [CONFIG, LAYER]) {
       const reply = await call('POST', `/v2/${REPO}/blobs/uploads/?digest=${sha256(content)}`, { body: content, headers: { 'Content-Type': 'application/octet-stream' } });
@@ -563,6 +563,12 @@ describeEachDatabase('OCI /v2/ refuses bad input over HTTP', (target) => {
     const big = Buffer.alloc(32 * 1024 * 1024, 0x61);
     const pushed = await call('POST', `/v2/${REPO}/blobs/uploads/?digest=${sha256(big)}`, { body: big, headers: { 'Content-Type': 'application/octet-stream' } });
     assert.equal(pushed.status, 201, describeReply(pushed));
+    // Blob GETs the server has finished with (answered or abandoned), from its own metrics.
+    const blobGetsDone = async (): Promise<number> => {
+      const { values } = await instance.metrics.httpRequests.get();
+      return values.filter((value) => value.labels.route === '/v2/:name/blobs/:digest' && value.labels.method === 'GET').reduce((sum, value) => sum + value.value, 0);
+    };
+    const doneBefore = await blobGetsDone();
     const printed: string[] = [];
     const original = console.error;
     console.error = (...args: unknown[]) => {
@@ -581,12 +587,19 @@ describeEachDatabase('OCI /v2/ refuses bad input over HTTP', (target) => {
           socket.write(`GET ${requestPath} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
         });
       }
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Synchronise on the server: both downloads recorded as finished (the
+      // metrics are written when the response closes), then one more full
+      // round trip, so whatever the aborted handlers did next has run.
+      const deadline = Date.now() + REQUEST_TIMEOUT_MS;
+      while ((await blobGetsDone()) < doneBefore + 2) {
+        assert.ok(Date.now() < deadline, 'the server finished both aborted downloads');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.equal((await call('GET', '/v2/')).status, 200, 'the server still answers');
     } finally {
       console.error = original;
     }
     assert.deepEqual(printed, [], 'an aborted download must not be routed on to the native 404 handler and express\'s final handler');
-    assert.equal((await call('GET', '/v2/')).status, 200, 'the server still answers');
   });
 
   it('refuses a broken Content-Range on PATCH (400 or 416 BLOB_UPLOAD_INVALID) and leaves the session where it was', async () => {
