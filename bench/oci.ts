@@ -28,7 +28,10 @@
  * tags), so the catalog holds exactly 500. Distribution 2.8 ignores `n` and
  * `last` on tag lists and returns all tags in one page; the tag walk
  * measures the time to get all 2,000 tags either way (following `Link`
- * until there is none) and says how many pages each took.
+ * until there is none) and says how many pages each took; since the page
+ * sizes differ (20 pages of 100 against one of 2,000) it is informational,
+ * and the targeted tag-list row compares the same page on both sides: all
+ * 2,000 tags in one GET.
  *
  * Our server's peak RSS is measured during the 1 GiB push (VmHWM reset
  * through /proc/<pid>/clear_refs just before, plus VmRSS polled every 20 ms).
@@ -294,7 +297,11 @@ async function measureAll(dir: string, sides: Side[], wanted: (name: ScenarioNam
   }
 
   // Listings (first, so the catalog holds exactly the setup's repositories).
-  await interleaved({ rounds: SHORT_ROUNDS, name: 'tags', measure: `tag list walk, ${num(TAGS)} tags, n=${PAGE} + Link (per walk)`, work: TAGS, unit: 'tags', target: 1.0, repeats: WALKS_PER_RUN }, async (side) => {
+  // Distribution 2.8 ignores `n` on tag lists: its "walk" is one page of
+  // 2,000 while ours is 20 pages of 100, so that row is informational. The
+  // targeted comparison is the same page size on both sides: all 2,000 tags
+  // in one GET.
+  await interleaved({ rounds: SHORT_ROUNDS, name: 'tags', measure: `tag list walk, ${num(TAGS)} tags, n=${PAGE} + Link (per walk; info: distribution ignores n)`, work: TAGS, unit: 'tags', repeats: WALKS_PER_RUN }, async (side) => {
     let walk = { items: [] as string[], pages: 0 };
     const seconds = await timedRun(async () => {
       for (let i = 0; i < WALKS_PER_RUN; i += 1) walk = await walkPages(side.target, `/v2/${LIST_REPO}/tags/list?n=${PAGE}`, 'tags');
@@ -303,7 +310,7 @@ async function measureAll(dir: string, sides: Side[], wanted: (name: ScenarioNam
     pages.tags = { ...(pages.tags ?? { ours: 0, theirs: 0 }), [side.key]: walk.pages };
     return seconds;
   });
-  await interleaved({ rounds: SHORT_ROUNDS, name: 'tags-all', measure: `tag list, all ${num(TAGS)} tags in one GET (no n; info)`, work: TAGS, unit: 'tags', repeats: WALKS_PER_RUN }, async (side) => {
+  await interleaved({ rounds: SHORT_ROUNDS, name: 'tags-all', measure: `tag list, all ${num(TAGS)} tags in one GET (same page on both sides)`, work: TAGS, unit: 'tags', target: 1.0, repeats: WALKS_PER_RUN }, async (side) => {
     let walk = { items: [] as string[], pages: 0 };
     const seconds = await timedRun(async () => {
       for (let i = 0; i < WALKS_PER_RUN; i += 1) walk = await walkPages(side.target, `/v2/${LIST_REPO}/tags/list`, 'tags');

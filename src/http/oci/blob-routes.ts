@@ -36,7 +36,7 @@ export const blobRoutes: OciRoute[] = [
         }
         const blob = await registry.statBlob(name, segment);
         const range = resolveSuffix(parseRangeHeader(request.headers.range), blob.size);
-        const opened = await registry.openBlob(name, segment, range);
+        const opened = await registry.openBlob(name, segment, range, blob);
         response.setHeader('Content-Type', 'application/octet-stream');
         response.setHeader(CONTENT_DIGEST_HEADER, blob.digest);
         response.setHeader(CONTENT_ADDRESS_HEADER, blob.contentAddress);

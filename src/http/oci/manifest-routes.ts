@@ -2,7 +2,6 @@
  * @module http/oci/manifest-routes
  * `GET|HEAD|PUT|DELETE /v2/<name>/manifests/<reference>`.
  */
-import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../../errors/index.js';
 import type { OciRoute } from './route.js';
 import { CONTENT_ADDRESS_HEADER, CONTENT_DIGEST_HEADER, SUBJECT_HEADER, TAG_HEADER } from './headers.js';
@@ -23,14 +22,16 @@ export const manifestRoutes: OciRoute[] = [
         response.end();
       },
       GET: async ({ registry, response, name, segment }) => {
-        const { manifest, stream } = await registry.openManifest(name, segment);
+        // Manifests are small and bounded: one write of the whole body (no
+        // stream pipeline per request), usually from the in-process cache.
+        const { manifest, bytes } = await registry.readManifest(name, segment);
         response.status(200);
         response.setHeader('Content-Type', manifest.mediaType);
-        response.setHeader('Content-Length', String(manifest.size));
+        response.setHeader('Content-Length', String(bytes.length));
         response.setHeader(CONTENT_DIGEST_HEADER, manifest.digest);
         response.setHeader(CONTENT_ADDRESS_HEADER, manifest.contentAddress);
         response.setHeader('ETag', `"${manifest.digest}"`);
-        await pipeline(stream, response);
+        response.end(bytes);
       },
       PUT: async ({ registry, request, response, name, segment, actor }) => {
         const limit = registry.context.oci.manifestMaxBytes;

@@ -51,10 +51,6 @@ export interface OciAuthHooks {
 /** The `/v2/` router over `registry`. */
 export function createOciRouter(registry: Registry, logger: Logger, auth?: OciAuthHooks): Router {
   const router = express.Router();
-  router.use((_request, response, next) => {
-    response.setHeader(API_VERSION_HEADER, API_VERSION);
-    next();
-  });
   router.use((request, response, next) => {
     response.setHeader(API_VERSION_HEADER, API_VERSION);
     dispatch(registry, request, response).then(() => undefined, next);

@@ -49,9 +49,12 @@ export async function statBlob(ctx: RegistryContext, repository: string, digest:
   return blob;
 }
 
-/** Opens a blob's bytes, optionally a range. */
-export async function openBlob(ctx: RegistryContext, repository: string, digest: string, range?: ByteRange): Promise<{ blob: BlobInfo; stream: Readable; size: number; range: ByteRange | null }> {
-  const blob = await statBlob(ctx, repository, digest);
+/**
+ * Opens a blob's bytes, optionally a range. `resolved` is what
+ * {@link statBlob} just returned for the same blob, saving a second lookup.
+ */
+export async function openBlob(ctx: RegistryContext, repository: string, digest: string, range?: ByteRange, resolved?: BlobInfo): Promise<{ blob: BlobInfo; stream: Readable; size: number; range: ByteRange | null }> {
+  const blob = resolved !== undefined && resolved.repository === repository && resolved.digest === digest ? resolved : await statBlob(ctx, repository, digest);
   const served = await ctx.dataPlane.serveObject(blob.contentAddress, range);
   return { blob, ...served };
 }
@@ -191,12 +194,26 @@ export async function mountBlob(
   });
 }
 
-/** Unlinks a blob from a repository (bytes stay for GC). @throws BLOB_UNKNOWN. */
-export async function deleteBlob(ctx: RegistryContext, repository: string, digest: string, actor: Actor): Promise<void> {
+/**
+ * Unlinks a blob from a repository (bytes stay for GC). True when unlinked;
+ * false only when a `retention` removal finds a manifest still referencing
+ * it. @throws BLOB_UNKNOWN.
+ */
+export async function deleteBlob(
+  ctx: RegistryContext,
+  repository: string,
+  digest: string,
+  actor: Actor,
+  retention?: { readonly policy: string; readonly rule: string; readonly reason: string },
+): Promise<boolean> {
   parseOciDigest(digest);
-  await ctx.journal.transact(async (tx) => {
+  return ctx.journal.transact(async (tx) => {
     const link = await tx.trx('oci_blob_links').where({ repository, digest }).first('digest');
     if (!link) throw new RegistryError('BLOB_UNKNOWN', `${digest} is not linked in ${repository}`, { digest });
-    await tx.record({ type: 'v1.oci.blob.unlinked', subjectId: `${repository}@${digest}`, actor, payload: { repository, digest } });
+    // Retention (ADR 0021) unlinks only what no manifest of the repository references any more.
+    if (retention && (await tx.trx('oci_manifest_references').where({ repository, digest }).first('manifest_digest'))) return false;
+    const why: { retention?: { policy: string; rule: string; reason: string } } = retention ? { retention: { policy: retention.policy, rule: retention.rule, reason: retention.reason } } : {};
+    await tx.record({ type: 'v1.oci.blob.unlinked', subjectId: `${repository}@${digest}`, actor, payload: { repository, digest, ...why } });
+    return true;
   });
 }

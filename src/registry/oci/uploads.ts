@@ -67,6 +67,22 @@ export async function appendUpload(
   chunk: { range?: ChunkRange; contentLength?: number } = {},
 ): Promise<UploadStatus> {
   const status = await uploadStatus(ctx, repository, id);
+  const stored = await storeChunk(ctx, status, source, chunk);
+  await touch(ctx, id);
+  return checkStored(status, stored);
+}
+
+/**
+ * Stores a chunk at the offset of the session `status` describes (read just
+ * before); resolves with the upload's new size and the size the request
+ * announced, which {@link checkStored} compares.
+ */
+async function storeChunk(
+  ctx: RegistryContext,
+  status: UploadStatus,
+  source: AsyncIterable<Uint8Array>,
+  chunk: { range?: ChunkRange; contentLength?: number },
+): Promise<{ offset: number; expected: number }> {
   const { range, contentLength } = chunk;
   if (range) {
     if (range.end < range.start) throw new RegistryError('BLOB_UPLOAD_INVALID', `Content-Range ${range.start}-${range.end} ends before it starts`);
@@ -77,13 +93,18 @@ export async function appendUpload(
       throw new RegistryError('SIZE_INVALID', `Content-Length ${contentLength} does not match Content-Range ${range.start}-${range.end}`);
     }
   }
-  const offset = await ctx.dataPlane.appendUpload(id, status.offset, source);
-  await touch(ctx, id);
+  const offset = await ctx.dataPlane.appendUpload(status.id, status.offset, source);
   const expected = range ? range.end + 1 : contentLength !== undefined ? status.offset + contentLength : offset;
+  return { offset, expected };
+}
+
+/** The session after a stored chunk. @throws SIZE_INVALID when the chunk was not what the request announced. */
+function checkStored(status: UploadStatus, stored: { offset: number; expected: number }): UploadStatus {
+  const { offset, expected } = stored;
   if (offset !== expected) {
     throw new RegistryError('SIZE_INVALID', `received ${offset - status.offset} bytes where the request announced ${expected - status.offset}; the upload now holds ${offset} bytes`, { size: offset });
   }
-  return { id, repository, offset };
+  return { id: status.id, repository: status.repository, offset };
 }
 
 /**
@@ -100,8 +121,15 @@ export async function completeUpload(
   actor: Actor,
 ): Promise<BlobInfo> {
   parseOciDigest(digest);
-  if (finalChunk) await appendUpload(ctx, repository, id, finalChunk.source, finalChunk);
-  await uploadStatus(ctx, repository, id);
+  const status = await uploadStatus(ctx, repository, id);
+  if (finalChunk) {
+    // A stored final chunk refreshes the expiry only when the session goes
+    // on (a short chunk); and no second status check: the data plane checks
+    // the staged upload again as it completes it.
+    const stored = await storeChunk(ctx, status, finalChunk.source, finalChunk);
+    if (stored.offset !== stored.expected) await touch(ctx, id);
+    checkStored(status, stored);
+  }
   const { expect, sha512 } = expectationFor(digest);
   if (sha512 !== null) {
     const hash = createHash('sha512');
@@ -114,9 +142,13 @@ export async function completeUpload(
   } catch (error) {
     throw asOciIngestError(error);
   }
-  const blob = await ctx.journal.transact((tx) => linkBlob(tx, repository, digest, receipt, actor));
-  await ctx.db.knex('oci_upload_sessions').where({ id }).delete();
-  return blob;
+  // The link and the end of the session commit together (one commit, and
+  // no session left behind for a blob that is already linked).
+  return ctx.journal.transact(async (tx) => {
+    const blob = await linkBlob(tx, repository, digest, receipt, actor);
+    await tx.trx('oci_upload_sessions').where({ id }).delete();
+    return blob;
+  });
 }
 
 /** Cancels a session and drops its bytes. @throws BLOB_UPLOAD_UNKNOWN. */
