@@ -6,6 +6,7 @@ import { RegistryError } from '../errors/index.js';
 import { buildManifest, cborToJcs, encodeManifest } from '../manifest/index.js';
 import type { Actor, RegistryContext } from './context.js';
 import { getPackage } from './packages.js';
+import { assertMetadataConforms } from './metadata-schemas.js';
 import { listFiles } from './files.js';
 import { PACKAGES_REPOSITORY, publishPackageAsOci } from './package-oci.js';
 
@@ -22,12 +23,15 @@ export interface FinalizeResult {
  * Seals a package: builds its manifest from the views inside the recording
  * transaction (so no file can slip in between), and records
  * `v1.package.finalized` whose payload is the manifest's canonical CBOR.
- * @throws RegistryError PACKAGE_NOT_FOUND, PACKAGE_FINALIZED.
+ * @throws RegistryError PACKAGE_NOT_FOUND, PACKAGE_FINALIZED,
+ *   METADATA_SCHEMA_UNKNOWN, METADATA_SCHEMA_VIOLATION.
  */
 export async function finalizePackage(ctx: RegistryContext, packageId: string, actor: Actor): Promise<FinalizeResult> {
   return ctx.journal.transact(async (tx) => {
     const pkg = await getPackage(ctx, packageId, tx.trx);
     if (pkg.status !== 'created') throw new RegistryError('PACKAGE_FINALIZED', `package ${packageId} is already ${pkg.status}`);
+    // Checked again at the seal: what a finalized package claims to conform to, it does.
+    if (pkg.metadataSchema !== null) await assertMetadataConforms(ctx, pkg.metadataSchema, pkg.metadata, tx.trx);
     const files = await listFiles(ctx, packageId, tx.trx);
     const locations = await tx.trx('storage_locations as l')
       .join('objects as o', 'o.content_address', 'l.content_address')
