@@ -16,9 +16,16 @@ export interface JournalTransaction {
   record(event: NewEvent): Promise<StoredEvent>;
 }
 
+/**
+ * Runs inside the transaction before each event is appended; throwing aborts
+ * the transaction. The composition root installs the GC reference guard here
+ * (docs/adr/0020), so every event that records stored bytes passes it.
+ */
+export type RecordGuard = (trx: Transaction, event: NewEvent) => Promise<void>;
+
 /** Records events together with their view changes. */
 export class Journal {
-  constructor(private readonly db: Database, readonly log: EventLog) {}
+  constructor(private readonly db: Database, readonly log: EventLog, private readonly guard?: RecordGuard) {}
 
   /** Runs `work` in one transaction in which it may record events. */
   transact<T>(work: (tx: JournalTransaction) => Promise<T>): Promise<T> {
@@ -27,6 +34,7 @@ export class Journal {
       return work({
         trx,
         record: async (event) => {
+          if (this.guard) await this.guard(trx, event);
           const stored = await this.log.append(trx, event, afterCommit);
           await applier.apply(project(stored));
           return stored;
