@@ -45,7 +45,43 @@ export interface StorageSettings {
   readonly localRoot: string;
   /** The S3 backend, when configured (always when `backend` is `s3`). */
   readonly s3?: S3StorageSettings;
+  /** Staging cleanup at `serve` start (`ARTIFACTSTORE_STAGING_*`); absent in settings built by hand: the backend's own default. */
+  readonly stagingCleanup?: StagingCleanupSettings;
+  /** The colder tier (`ARTIFACTSTORE_COLD_*`, ADR 0022), when configured. */
+  readonly cold?: ColdStorageSettings;
 }
+
+/** How `serve` tells staging leftovers from live writes (`ARTIFACTSTORE_STAGING_CLEANUP`, `…_MAX_AGE`). */
+export interface StagingCleanupSettings {
+  /** `pid`: dead writer pid on this host, or older than the age; `age`: older only (several hosts); `off`: nothing. */
+  readonly mode: 'pid' | 'age' | 'off';
+  readonly maxAgeSeconds: number;
+}
+
+/** A second backend holding objects moved off the serving one (`storage move`), ADR 0022. */
+export interface ColdStorageSettings {
+  readonly backend: StorageBackendName;
+  /** Root of a local cold backend. */
+  readonly localRoot?: string;
+  /** A cold S3 backend: the `ARTIFACTSTORE_S3_*` connection with the cold bucket, prefix and storage class. */
+  readonly s3?: S3StorageSettings;
+  /** False for an archive (Glacier-like): objects there must be restored before they can be read. */
+  readonly streamable: boolean;
+}
+
+/** Defaults of the staging cleanup and cold tier variables, in README order. */
+export const STORAGE_TIER_SETTING_DEFAULTS = {
+  ARTIFACTSTORE_STAGING_CLEANUP: '',
+  ARTIFACTSTORE_STAGING_MAX_AGE: '24h',
+  ARTIFACTSTORE_COLD_STORAGE_BACKEND: '',
+  ARTIFACTSTORE_COLD_STORAGE_LOCAL_ROOT: '',
+  ARTIFACTSTORE_COLD_S3_BUCKET: '',
+  ARTIFACTSTORE_COLD_S3_KEY_PREFIX: '',
+  ARTIFACTSTORE_COLD_S3_STORAGE_CLASS: '',
+  ARTIFACTSTORE_COLD_STORAGE_STREAMABLE: 'true',
+} as const;
+
+type TierVariable = keyof typeof STORAGE_TIER_SETTING_DEFAULTS;
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -79,7 +115,7 @@ type S3Variable = keyof typeof S3_SETTING_DEFAULTS;
  * its default; `env` tells which variables were actually set.
  */
 export function readStorageSettings(
-  read: (name: S3Variable | 'ARTIFACTSTORE_STORAGE_BACKEND' | 'ARTIFACTSTORE_STORAGE_LOCAL_ROOT') => string,
+  read: (name: S3Variable | TierVariable | 'ARTIFACTSTORE_STORAGE_BACKEND' | 'ARTIFACTSTORE_STORAGE_LOCAL_ROOT') => string,
   env: NodeJS.ProcessEnv,
   cwd: string,
   problems: string[],
@@ -90,7 +126,83 @@ export function readStorageSettings(
   const localRoot = path.resolve(cwd, read('ARTIFACTSTORE_STORAGE_LOCAL_ROOT'));
   const anyS3 = (Object.keys(S3_SETTING_DEFAULTS) as S3Variable[]).some((name) => (env[name] ?? '').trim() !== '');
   const s3 = backend === 's3' || anyS3 ? readS3(read, cwd, problems, backend === 's3') : undefined;
-  return { backend: backend ?? 'local', localRoot, ...(s3 ? { s3 } : {}) };
+  const stagingCleanup = readStagingCleanup(read, backend ?? 'local', problems);
+  const cold = readColdStorage(read, cwd, problems, { localRoot, backend: backend ?? 'local', ...(s3 ? { s3 } : {}) });
+  return { backend: backend ?? 'local', localRoot, ...(s3 ? { s3 } : {}), stagingCleanup, ...(cold ? { cold } : {}) };
+}
+
+/** Whole seconds of `30s`, `15m`, `24h`, `7d`, `2w`; undefined otherwise. */
+function seconds(text: string): number | undefined {
+  const match = /^(\d+)([smhdw])$/.exec(text.toLowerCase());
+  if (!match) return undefined;
+  const value = Number(match[1]) * { s: 1, m: 60, h: 3_600, d: 86_400, w: 604_800 }[match[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/**
+ * The staging cleanup mode: `pid` by default on local disk (one host owns
+ * the root), `age` on S3 (a bucket is easily shared by hosts, whose pids mean
+ * nothing to each other).
+ */
+function readStagingCleanup(read: (name: TierVariable) => string, backend: StorageBackendName, problems: string[]): StagingCleanupSettings {
+  const modeText = read('ARTIFACTSTORE_STAGING_CLEANUP').toLowerCase();
+  const mode = modeText === '' ? (backend === 's3' ? 'age' : 'pid') : modeText;
+  if (mode !== 'pid' && mode !== 'age' && mode !== 'off') problems.push(`ARTIFACTSTORE_STAGING_CLEANUP must be pid, age or off; got ${JSON.stringify(modeText)}`);
+  const ageText = read('ARTIFACTSTORE_STAGING_MAX_AGE');
+  const maxAgeSeconds = seconds(ageText);
+  if (maxAgeSeconds === undefined) problems.push(`ARTIFACTSTORE_STAGING_MAX_AGE must be a duration like 30m, 24h or 2d; got ${JSON.stringify(ageText)}`);
+  return { mode: mode as StagingCleanupSettings['mode'], maxAgeSeconds: maxAgeSeconds ?? 0 };
+}
+
+/** The cold tier, when `ARTIFACTSTORE_COLD_STORAGE_BACKEND` is set; it must not share keys with the serving backend. */
+function readColdStorage(
+  read: (name: TierVariable) => string,
+  cwd: string,
+  problems: string[],
+  hot: { backend: StorageBackendName; localRoot: string; s3?: S3StorageSettings },
+): ColdStorageSettings | undefined {
+  const kind = read('ARTIFACTSTORE_COLD_STORAGE_BACKEND').toLowerCase();
+  const streamableText = read('ARTIFACTSTORE_COLD_STORAGE_STREAMABLE').toLowerCase();
+  const streamable = ['true', '1', 'yes', 'on'].includes(streamableText);
+  if (!streamable && !['false', '0', 'no', 'off'].includes(streamableText)) {
+    problems.push(`ARTIFACTSTORE_COLD_STORAGE_STREAMABLE must be true or false; got ${JSON.stringify(streamableText)}`);
+  }
+  if (kind === '') return undefined;
+  if (kind === 'local') {
+    const rootText = read('ARTIFACTSTORE_COLD_STORAGE_LOCAL_ROOT');
+    if (rootText === '') {
+      problems.push('ARTIFACTSTORE_COLD_STORAGE_LOCAL_ROOT is required when ARTIFACTSTORE_COLD_STORAGE_BACKEND is local');
+      return undefined;
+    }
+    const localRoot = path.resolve(cwd, rootText);
+    if (localRoot === hot.localRoot) problems.push('ARTIFACTSTORE_COLD_STORAGE_LOCAL_ROOT must differ from ARTIFACTSTORE_STORAGE_LOCAL_ROOT');
+    return { backend: 'local', localRoot, streamable };
+  }
+  if (kind === 's3') {
+    if (hot.s3 === undefined) {
+      problems.push('ARTIFACTSTORE_COLD_STORAGE_BACKEND=s3 needs the ARTIFACTSTORE_S3_* connection settings (ARTIFACTSTORE_S3_BUCKET at least)');
+      return undefined;
+    }
+    const bucket = read('ARTIFACTSTORE_COLD_S3_BUCKET') || hot.s3.bucket;
+    const keyPrefix = read('ARTIFACTSTORE_COLD_S3_KEY_PREFIX').replace(/^\/+|\/+$/g, '');
+    if (keyPrefix !== '' && keyPrefix.split('/').some((segment) => !/^[A-Za-z0-9._-]+$/.test(segment) || segment === '.' || segment === '..')) {
+      problems.push(`ARTIFACTSTORE_COLD_S3_KEY_PREFIX must be /-separated segments of letters, digits, '.', '_' or '-'; got ${JSON.stringify(keyPrefix)}`);
+    }
+    if (bucket === hot.s3.bucket && keyPrefix === (hot.s3.keyPrefix ?? '')) {
+      problems.push('the cold tier must not share bucket and key prefix with the S3 backend: set ARTIFACTSTORE_COLD_S3_KEY_PREFIX (or ARTIFACTSTORE_COLD_S3_BUCKET)');
+    }
+    const storageClass = read('ARTIFACTSTORE_COLD_S3_STORAGE_CLASS');
+    if (storageClass !== '' && !/^[A-Z][A-Z0-9_]*$/.test(storageClass)) {
+      problems.push(`ARTIFACTSTORE_COLD_S3_STORAGE_CLASS must be a storage class name such as GLACIER_IR; got ${JSON.stringify(storageClass)}`);
+    }
+    const { storageClass: _hotClass, keyPrefix: _hotPrefix, redirect: _redirect, ...connection } = hot.s3;
+    const s3: S3StorageSettings = { ...connection, bucket, ...(keyPrefix !== '' ? { keyPrefix } : {}), ...(storageClass !== '' ? { storageClass } : {}) };
+    // Logged at start like the S3 settings: never the secret key.
+    Object.defineProperty(s3, 'toJSON', { enumerable: false, value: () => ({ ...s3, ...(s3.secretAccessKey !== undefined ? { secretAccessKey: '[Redacted]' } : {}) }) });
+    return { backend: 's3', s3, streamable };
+  }
+  problems.push(`ARTIFACTSTORE_COLD_STORAGE_BACKEND must be local or s3 (or empty for no cold tier); got ${JSON.stringify(kind)}`);
+  return undefined;
 }
 
 function readS3(read: (name: S3Variable) => string, cwd: string, problems: string[], required: boolean): S3StorageSettings | undefined {

@@ -16,6 +16,7 @@
  */
 import { isRegistryError, RegistryError } from '../errors/index.js';
 import type { DataPlane } from '../dataplane/index.js';
+import type { JournalTransaction } from '../views/index.js';
 import type { Actor, RegistryContext } from './context.js';
 
 /** Options of {@link migrateStorage}. */
@@ -73,7 +74,8 @@ export const DEFAULT_MIGRATION_CONCURRENCY = 4;
 /** Rows read from the object index at a time. */
 const PAGE_SIZE = 500;
 
-interface ObjectRow {
+/** One object of the index, as a copy needs it. */
+export interface ObjectRow {
   contentAddress: string;
   digestSha256: string;
   size: number;
@@ -175,8 +177,20 @@ function pendingQuery(ctx: RegistryContext, backendId: string) {
   );
 }
 
-/** Copies, verifies and records one object; null when done, else what went wrong. */
-async function copyObject(ctx: RegistryContext, source: DataPlane, destination: DataPlane, row: ObjectRow, actor: Actor): Promise<string | null> {
+/**
+ * Copies, verifies and records one object; null when done, else what went
+ * wrong. Also used by retrieval tiers (`tiers.ts`: moves and restores), which
+ * pass `alsoRecord` to record their own event in the same transaction as the
+ * location (whether this call or an earlier one recorded it).
+ */
+export async function copyObject(
+  ctx: RegistryContext,
+  source: DataPlane,
+  destination: DataPlane,
+  row: ObjectRow,
+  actor: Actor,
+  alsoRecord?: (tx: JournalTransaction) => Promise<void>,
+): Promise<string | null> {
   const expected = { blake3: row.contentAddress, sha256: row.digestSha256, size: row.size };
   try {
     let read;
@@ -198,13 +212,14 @@ async function copyObject(ctx: RegistryContext, source: DataPlane, destination: 
     await ctx.journal.transact(async (tx) => {
       // Another run may have recorded it meanwhile: one event per location.
       const known = await tx.trx('storage_locations').where({ content_address: row.contentAddress, backend_id: receipt.backend }).first('backend_id');
-      if (known) return;
+      if (known) return alsoRecord?.(tx);
       await tx.record({
         type: 'v1.storage.location_added',
         subjectId: row.contentAddress,
         actor,
         payload: { content_address: row.contentAddress, backend_id: receipt.backend, object_key: receipt.objectKey, retrieval_tier: receipt.retrievalTier },
       });
+      await alsoRecord?.(tx);
     });
     return null;
   } catch (error) {

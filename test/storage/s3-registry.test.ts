@@ -65,8 +65,8 @@ describe('storage settings (ARTIFACTSTORE_STORAGE_BACKEND, ARTIFACTSTORE_S3_*)',
 
   it('defaults to the local backend without S3 settings', () => {
     const settings = loadSettings({}, '/srv');
-    assert.deepEqual(settings.storage, { backend: 'local', localRoot: '/srv/var/storage' });
-    assert.deepEqual(backendSettingsFor(settings), { kind: 'local', root: '/srv/var/storage' });
+    assert.deepEqual(settings.storage, { backend: 'local', localRoot: '/srv/var/storage', stagingCleanup: { mode: 'pid', maxAgeSeconds: 86_400 } });
+    assert.deepEqual(backendSettingsFor(settings), { kind: 'local', root: '/srv/var/storage', stagingCleanup: 'pid', stagingMaxAgeSeconds: 86_400 });
     assert.throws(() => backendSettingsFor(settings, 's3'), /ARTIFACTSTORE_S3_BUCKET/);
   });
 
@@ -93,7 +93,8 @@ describe('storage settings (ARTIFACTSTORE_STORAGE_BACKEND, ARTIFACTSTORE_S3_*)',
     const factory = backendSettingsFor(settings);
     assert.equal(factory.kind, 's3');
     assert.ok(!('redirect' in factory));
-    assert.deepEqual(backendSettingsFor(settings, 'local'), { kind: 'local', root: '/srv/var/storage' });
+    // Staging cleanup follows the serving backend (on s3: by age only; docs/operator.md).
+    assert.deepEqual(backendSettingsFor(settings, 'local'), { kind: 'local', root: '/srv/var/storage', stagingCleanup: 'age', stagingMaxAgeSeconds: 86_400 });
     // The settings are logged at start: never the secret.
     assert.ok(!JSON.stringify(settings).includes('very-secret'));
     assert.match(JSON.stringify(settings.storage), /"secretAccessKey":"\[Redacted\]"/);

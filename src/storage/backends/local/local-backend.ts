@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, constants as fsConstants, link, mkdir, open, readdir, realpath, rm, stat, statfs, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, constants as fsConstants, link, lstat, mkdir, open, readdir, realpath, rm, stat, statfs, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError, isRegistryError } from '../../../errors/index.js';
@@ -47,7 +47,23 @@ export interface LocalBackendOptions {
   id?: string;
   /** `auto` (default) probes the filesystem for hard-link support at open. */
   publish?: PublishMode | 'auto';
+  /**
+   * How {@link StorageBackend.removeStaleStaging} tells a leftover from a
+   * live write: `pid` (default) removes files whose writer pid is not a
+   * running process on this host, and any older than `stagingMaxAgeSeconds`;
+   * `age` only those older than that (safe when several hosts share the
+   * root, where a pid means nothing); `off` removes nothing.
+   */
+  stagingCleanup?: StagingCleanupMode;
+  /** Age (since the last write, i.e. mtime) beyond which a staging file is stale in every mode but `off`; default 24 h. */
+  stagingMaxAgeSeconds?: number;
 }
+
+/** The staging cleanup modes of `ARTIFACTSTORE_STAGING_CLEANUP`. */
+export type StagingCleanupMode = 'pid' | 'age' | 'off';
+
+/** Default of {@link LocalBackendOptions.stagingMaxAgeSeconds}: far beyond any single write. */
+export const DEFAULT_STAGING_MAX_AGE_SECONDS = 24 * 3600;
 
 /** The local-disk {@link StorageBackend}, with what operators and tests need to see of it. */
 export interface LocalBackend extends StorageBackend {
@@ -64,6 +80,7 @@ export interface LocalBackend extends StorageBackend {
  * @throws RegistryError `STORAGE_FAILURE` when the root cannot be created or used.
  */
 export async function openLocalBackend(options: LocalBackendOptions): Promise<LocalBackend> {
+  checkCleanupOptions(options);
   try {
     await mkdir(options.root, { recursive: true });
     const root = await realpath(options.root);
@@ -72,9 +89,21 @@ export async function openLocalBackend(options: LocalBackendOptions): Promise<Lo
     await mkdir(path.join(root, UPLOADS_DIRECTORY), { recursive: true });
     const requested = options.publish ?? 'auto';
     const publishMode = requested === 'auto' ? ((await supportsHardLinks(stagingDir)) ? 'link' : 'rename') : requested;
-    return new LocalDiskBackend(options.id ?? 'local', root, stagingDir, publishMode);
+    const cleanup = { mode: options.stagingCleanup ?? 'pid', maxAgeMs: (options.stagingMaxAgeSeconds ?? DEFAULT_STAGING_MAX_AGE_SECONDS) * 1000 };
+    return new LocalDiskBackend(options.id ?? 'local', root, stagingDir, publishMode, cleanup);
   } catch (error) {
     throw storageFailure('opening the storage root', error);
+  }
+}
+
+/** Checks the cleanup options before anything touches the disk (they often come from untyped configuration). */
+function checkCleanupOptions(options: LocalBackendOptions): void {
+  const { stagingCleanup: mode, stagingMaxAgeSeconds: age } = options;
+  if (mode !== undefined && mode !== 'pid' && mode !== 'age' && mode !== 'off') {
+    throw new RegistryError('CONFIG_INVALID', `local storage: stagingCleanup must be pid, age or off; got ${JSON.stringify(mode)}`);
+  }
+  if (age !== undefined && (!Number.isSafeInteger(age) || age < 0)) {
+    throw new RegistryError('CONFIG_INVALID', `local storage: stagingMaxAgeSeconds must be a whole number of seconds ≥ 0; got ${String(age)}`);
   }
 }
 
@@ -88,6 +117,7 @@ class LocalDiskBackend implements LocalBackend {
     readonly root: string,
     private readonly stagingDir: string,
     readonly publishMode: PublishMode,
+    private readonly cleanup: { mode: StagingCleanupMode; maxAgeMs: number },
   ) {
     this.uploads = new LocalUploads(root, path.join(root, UPLOADS_DIRECTORY), publishMode, (address) => {
       const key = this.keyFor(address);
@@ -281,10 +311,18 @@ class LocalDiskBackend implements LocalBackend {
     // process may continue, and are purged by their own (database-driven) rule.
     try {
       await mkdir(this.stagingDir, { recursive: true });
+      const { mode, maxAgeMs } = this.cleanup;
+      if (mode === 'off') return 0;
+      const now = Date.now();
       let removed = 0;
       for (const entry of await readdir(this.stagingDir)) {
-        if (writerIsAlive(entry)) continue;
-        await rm(path.join(this.stagingDir, entry), { recursive: true, force: true });
+        const file = path.join(this.stagingDir, entry);
+        // A live writer keeps its file's mtime fresh; a dead one stops it.
+        const stats = await lstat(file).catch(() => null);
+        if (stats === null) continue;
+        const old = now - stats.mtimeMs >= maxAgeMs;
+        if (!old && (mode === 'age' || writerIsAlive(entry))) continue;
+        await rm(file, { recursive: true, force: true });
         removed += 1;
       }
       return removed;

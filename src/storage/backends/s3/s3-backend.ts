@@ -274,10 +274,11 @@ class S3ObjectBackend implements S3Backend {
    * process on this host. Also aborts multipart uploads of upload chunks
    * older than the age limit (the leftovers of appends that crashed); the
    * chunks of staged uploads themselves are never touched. Counts each
-   * object and each multipart upload.
+   * object and each multipart upload. Removes nothing with `stagingCleanup: 'off'`.
    */
   async removeStaleStaging(): Promise<number> {
-    const { staleStagingAgeMs, staleStagingByPid } = this.ctx.settings;
+    const { staleStagingAgeMs, staleStagingByPid, staleStagingEnabled } = this.ctx.settings;
+    if (!staleStagingEnabled) return 0;
     const now = Date.now();
     const stagingPrefix = this.ctx.layout.stagingPrefix;
     const isStale = (key: string, since: Date): boolean =>

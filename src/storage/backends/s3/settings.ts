@@ -89,6 +89,13 @@ export interface S3BackendOptions {
    * be a live writer on another host; there only the age rule is safe.
    */
   staleStagingByPid?: boolean;
+  /**
+   * The cleanup mode (`ARTIFACTSTORE_STAGING_CLEANUP`), overriding
+   * `staleStagingByPid`: `pid` = age or dead writer pid, `age` = age only
+   * (several hosts on one bucket and prefix), `off` = `removeStaleStaging`
+   * removes nothing.
+   */
+  stagingCleanup?: 'pid' | 'age' | 'off';
   /** Backend id recorded in `storage_locations`; `s3` by default. */
   id?: string;
 }
@@ -112,6 +119,8 @@ export interface ResolvedS3Settings {
   readonly multipartCopyPartBytes: number;
   readonly staleStagingAgeMs: number;
   readonly staleStagingByPid: boolean;
+  /** False when `removeStaleStaging` must remove nothing (`stagingCleanup: 'off'`). */
+  readonly staleStagingEnabled: boolean;
 }
 
 /** Defaults of the tunables, exported for documentation and tests. */
@@ -161,6 +170,8 @@ export function resolveS3Settings(options: S3BackendOptions): ResolvedS3Settings
   }
   if (options.forcePathStyle !== undefined && typeof options.forcePathStyle !== 'boolean') invalid('forcePathStyle', 'must be a boolean');
   if (options.staleStagingByPid !== undefined && typeof options.staleStagingByPid !== 'boolean') invalid('staleStagingByPid', 'must be a boolean');
+  const cleanup = options.stagingCleanup;
+  if (cleanup !== undefined && cleanup !== 'pid' && cleanup !== 'age' && cleanup !== 'off') invalid('stagingCleanup', 'must be pid, age or off');
   return Object.freeze({
     id: optionalString(options.id, 'id') ?? S3_DEFAULTS.id,
     endpointUrl,
@@ -177,7 +188,8 @@ export function resolveS3Settings(options: S3BackendOptions): ResolvedS3Settings
     multipartCopyThresholdBytes: integer(options.multipartCopyThresholdBytes, 'multipartCopyThresholdBytes', S3_DEFAULTS.multipartCopyThresholdBytes, 0, S3_MAX_SINGLE_BYTES),
     multipartCopyPartBytes: integer(options.multipartCopyPartBytes, 'multipartCopyPartBytes', S3_DEFAULTS.multipartCopyPartBytes, S3_MIN_PART_BYTES, S3_MAX_SINGLE_BYTES),
     staleStagingAgeMs: integer(options.staleStagingAgeSeconds, 'staleStagingAgeSeconds', S3_DEFAULTS.staleStagingAgeSeconds, 0, 365 * 24 * 3600) * 1000,
-    staleStagingByPid: options.staleStagingByPid ?? true,
+    staleStagingByPid: cleanup !== undefined ? cleanup === 'pid' : (options.staleStagingByPid ?? true),
+    staleStagingEnabled: cleanup !== 'off',
   });
 }
 
