@@ -34,8 +34,15 @@ module.exports = {
       name: 'registry-is-below-consumers-only',
       comment: 'Only consumers and the composition root import the registry layer.',
       severity: 'error',
-      from: { path: '^src/', pathNot: ['^src/(registry|http|cli)/', '^src/(app|index)\\.ts$'] },
+      from: { path: '^src/', pathNot: ['^src/(registry|http|cli|sinks)/', '^src/(app|index)\\.ts$'] },
       to: { path: '^src/registry/' },
+    },
+    {
+      name: 'sinks-are-a-consumer',
+      comment: 'Outbound event sinks (ADR 0019) consume the registry like HTTP does; only the CLI (serve, sinks status) runs them.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/(sinks|cli)/'] },
+      to: { path: '^src/sinks/' },
     },
     {
       name: 'views-below-registry',

@@ -10,10 +10,13 @@ import { ingest } from './ingest.js';
 import { native } from './native.js';
 import { oci } from './oci.js';
 import { replay } from './replay.js';
+import { gc } from './gc.js';
+import { sinks } from './sinks.js';
+import { s3 } from './s3.js';
 import os from 'node:os';
 import type { Benchmark } from './lib.js';
 
-const ALL: readonly Benchmark[] = [digest, ingest, append, replay, oci, native];
+const ALL: readonly Benchmark[] = [digest, ingest, append, replay, oci, native, s3, sinks, gc];
 
 const requested = process.argv.slice(2);
 const unknown = requested.filter((name) => !ALL.some((bench) => bench.name === name));

@@ -13,7 +13,7 @@ import { EventLog } from './events/index.js';
 import { Journal } from './views/index.js';
 import { createBackend, type BackendSettings } from './storage/index.js';
 import { createDataPlane, type DataPlane } from './dataplane/index.js';
-import { DEFAULT_OCI_LIMITS, Registry } from './registry/index.js';
+import { coldTier, DEFAULT_OCI_LIMITS, Registry, referenceGuard, restoreStatusOf, tieredDataPlane } from './registry/index.js';
 import { createMetrics, instrumentDatabase, observeBackend, type Metrics } from './observability/index.js';
 
 /** A fully wired registry and what it holds open. */
@@ -48,10 +48,17 @@ export async function openRegistry(settings: Settings, options: OpenRegistryOpti
     const opened = await createBackend(backendSettingsFor(settings));
     const backend = observeBackend(opened, metrics.storageObserver(opened.id));
     if (options.cleanStaging) await backend.removeStaleStaging();
-    const dataPlane = createDataPlane(backend);
+    const hotPlane = createDataPlane(backend);
+    // A cold tier (ADR 0022): reads of objects without a hot copy fall back to it.
+    const cold = settings.storage.cold ? coldTier(hotPlane, await openColdDataPlane(settings, { metrics }), settings.storage.cold.streamable) : undefined;
+    // The restore status is read through the registry built below (reads happen only after it exists).
+    const built: { registry?: Registry } = {};
+    const dataPlane = cold ? tieredDataPlane(cold, (address) => restoreStatusOf((built.registry as Registry).context, address)) : hotPlane;
     const log = new EventLog(db);
     metrics.trackEventLogHead(() => log.lastSequence());
-    const journal = new Journal(db, log);
+    metrics.trackEventReaders(() => log.feed.waiting);
+    // Every event that records stored bytes re-checks them against GC (docs/adr/0020).
+    const journal = new Journal(db, log, referenceGuard(dataPlane));
     const registry = new Registry({
       db,
       log,
@@ -60,7 +67,10 @@ export async function openRegistry(settings: Settings, options: OpenRegistryOpti
       retentionDurations: settings.retentionDurations,
       oci: { ...DEFAULT_OCI_LIMITS, manifestMaxBytes: settings.oci.manifestMaxBytes, uploadTtlSeconds: settings.oci.uploadTtlSeconds },
       ...(redirectsDownloads(settings) ? { directDownloads: { expiresInSeconds: DIRECT_DOWNLOAD_SECONDS } } : {}),
+      ...(settings.ociRetention ? { ociRetention: settings.ociRetention } : {}),
+      ...(cold ? { coldTier: cold } : {}),
     });
+    built.registry = registry;
     return {
       registry,
       db,
@@ -95,11 +105,15 @@ function redirectsDownloads(settings: Settings): boolean {
  * @throws RegistryError `CONFIG_INVALID` when the S3 backend is not configured.
  */
 export function backendSettingsFor(settings: Settings, kind: StorageBackendName = settings.storage.backend): BackendSettings {
-  if (kind === 'local') return { kind: 'local', root: settings.storage.localRoot };
+  // Staging cleanup (ARTIFACTSTORE_STAGING_*) only matters where `serve` cleans, but is the same for every backend.
+  const cleanup = settings.storage.stagingCleanup;
+  if (kind === 'local') {
+    return { kind: 'local', root: settings.storage.localRoot, ...(cleanup ? { stagingCleanup: cleanup.mode, stagingMaxAgeSeconds: cleanup.maxAgeSeconds } : {}) };
+  }
   const s3 = settings.storage.s3;
   if (s3 === undefined) throw new RegistryError('CONFIG_INVALID', 'the s3 storage backend is not configured: set ARTIFACTSTORE_S3_BUCKET and the other ARTIFACTSTORE_S3_* settings');
   const { redirect: _redirect, ...options } = s3;
-  return { kind: 's3', ...options };
+  return { kind: 's3', ...options, ...(cleanup ? { stagingCleanup: cleanup.mode, staleStagingAgeSeconds: cleanup.maxAgeSeconds } : {}) };
 }
 
 /**
@@ -109,5 +123,26 @@ export function backendSettingsFor(settings: Settings, kind: StorageBackendName 
  */
 export async function openDataPlane(settings: Settings, kind: StorageBackendName, options: { metrics?: Metrics } = {}): Promise<DataPlane> {
   const opened = await createBackend(backendSettingsFor(settings, kind));
+  return createDataPlane(options.metrics ? observeBackend(opened, options.metrics.storageObserver(opened.id)) : opened);
+}
+
+/** Backend ids of cold backends: distinct from the serving ones, so both can hold a copy (`storage_locations` is keyed by backend). */
+export const COLD_BACKEND_IDS = { local: 'cold-local', s3: 'cold-s3' } as const;
+
+/**
+ * The factory settings of the cold tier (`ARTIFACTSTORE_COLD_*`, ADR 0022).
+ * @throws RegistryError `CONFIG_INVALID` when no cold tier is configured.
+ */
+export function coldBackendSettings(settings: Settings): BackendSettings {
+  const cold = settings.storage.cold;
+  if (cold === undefined) throw new RegistryError('CONFIG_INVALID', 'no cold storage tier is configured: set ARTIFACTSTORE_COLD_STORAGE_BACKEND and its settings');
+  if (cold.backend === 'local') return { kind: 'local', root: cold.localRoot as string, id: COLD_BACKEND_IDS.local };
+  const { redirect: _redirect, ...options } = cold.s3 as NonNullable<typeof cold.s3>;
+  return { kind: 's3', ...options, id: COLD_BACKEND_IDS.s3 };
+}
+
+/** Opens a data plane over the cold tier's backend. The caller closes it. */
+export async function openColdDataPlane(settings: Settings, options: { metrics?: Metrics } = {}): Promise<DataPlane> {
+  const opened = await createBackend(coldBackendSettings(settings));
   return createDataPlane(options.metrics ? observeBackend(opened, options.metrics.storageObserver(opened.id)) : opened);
 }

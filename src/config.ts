@@ -8,9 +8,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { RegistryError } from './errors/index.js';
-import { readStorageSettings, S3_SETTING_DEFAULTS, type StorageSettings } from './storage-settings.js';
+import { readStorageSettings, S3_SETTING_DEFAULTS, STORAGE_TIER_SETTING_DEFAULTS, type StorageSettings } from './storage-settings.js';
+import { readOciRetentionFile, type OciRetentionConfig } from './retention/oci-policies.js';
 
-export type { S3StorageSettings, StorageBackendName, StorageSettings } from './storage-settings.js';
+export type { ColdStorageSettings, S3StorageSettings, StagingCleanupSettings, StorageBackendName, StorageSettings } from './storage-settings.js';
 
 /** Which database engine a URL selects. */
 export type DatabaseClient = 'sqlite' | 'postgres';
@@ -37,12 +38,18 @@ export interface Settings {
   readonly logLevel: LogLevel;
   /** Retention class → duration in seconds (`null` = never expires). */
   readonly retentionDurations: Readonly<Record<string, number | null>>;
+  /** OCI retention policies (the `oci:` section of the retention file); absent: OCI repositories are never pruned. */
+  readonly ociRetention?: OciRetentionConfig;
   /** OCI Distribution limits. */
   readonly oci: { readonly manifestMaxBytes: number; readonly uploadTtlSeconds: number };
   /** HTTP hardening limits (always set by {@link loadSettings}). */
   readonly http?: HttpLimits;
   /** Authentication; absent in settings built by hand (tests): the server runs open. */
   readonly auth?: AuthConfig;
+  /** The outbound event sinks file (`ARTIFACTSTORE_SINKS_FILE`, read and validated by `serve`; see src/sinks); absent: no sinks. */
+  readonly sinksFile?: string;
+  /** Online garbage collection (`ARTIFACTSTORE_GC_*`, docs/adr/0020); absent in settings built by hand: `serve` runs no GC worker. */
+  readonly gc?: GcSettings;
 }
 
 /** HTTP hardening limits of one process (src/http/hardening); request limits count per process. */
@@ -82,6 +89,7 @@ export const SETTING_DEFAULTS = {
   ARTIFACTSTORE_STORAGE_BACKEND: 'local',
   ARTIFACTSTORE_STORAGE_LOCAL_ROOT: './var/storage',
   ...S3_SETTING_DEFAULTS,
+  ...STORAGE_TIER_SETTING_DEFAULTS,
   ARTIFACTSTORE_LOG_LEVEL: 'info',
   ARTIFACTSTORE_RETENTION_CONFIG_PATH: '',
   ARTIFACTSTORE_OCI_MANIFEST_MAX_BYTES: '4194304',
@@ -99,6 +107,9 @@ export const SETTING_DEFAULTS = {
   ARTIFACTSTORE_AUTH_SERVICE: 'artifactstore',
   ARTIFACTSTORE_AUTH_REALM: '',
   ARTIFACTSTORE_ALLOW_OPEN: 'false',
+  ARTIFACTSTORE_SINKS_FILE: '',
+  ARTIFACTSTORE_GC_GRACE: '24h',
+  ARTIFACTSTORE_GC_INTERVAL: '10m',
 } as const;
 
 /**
@@ -137,6 +148,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   }
   const retentionPath = read('ARTIFACTSTORE_RETENTION_CONFIG_PATH');
   const retentionDurations = retentionPath === '' ? { ...DEFAULT_RETENTION_DURATIONS } : loadRetentionFile(path.resolve(cwd, retentionPath), problems);
+  const ociRetention = retentionPath === '' ? undefined : readOciRetentionFile(path.resolve(cwd, retentionPath), problems);
 
   const manifestMaxText = read('ARTIFACTSTORE_OCI_MANIFEST_MAX_BYTES');
   const manifestMaxBytes = Number(manifestMaxText);
@@ -150,6 +162,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   }
   const http = readHttpLimits(read, problems);
   const auth = readAuthSettings(read, cwd, problems);
+  const sinksFile = read('ARTIFACTSTORE_SINKS_FILE');
+  const gc = readGcSettings(read, problems);
 
   if (problems.length > 0) {
     throw new RegistryError('CONFIG_INVALID', problems.join('; '), { problems });
@@ -161,10 +175,36 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     storage,
     logLevel: logLevel as LogLevel,
     retentionDurations,
+    ...(ociRetention ? { ociRetention } : {}),
     oci: { manifestMaxBytes, uploadTtlSeconds: uploadTtlSeconds as number },
     http,
     auth,
+    ...(sinksFile !== '' ? { sinksFile: path.resolve(cwd, sinksFile) } : {}),
+    gc,
   };
+}
+
+/** Online garbage collection settings. */
+export interface GcSettings {
+  /** How long an object must have been unreferenced before GC removes its bytes (0 = at once). */
+  readonly graceSeconds: number;
+  /** Seconds between GC passes in `serve`; 0 = no GC worker. */
+  readonly intervalSeconds: number;
+}
+
+/** Parses a duration that may be zero (`0`, `0s`) as well as {@link parseDuration}'s forms; undefined when invalid. */
+export function parseZeroableDuration(text: string): number | undefined {
+  if (/^0+[smhdwy]?$/.test(text.trim().toLowerCase())) return 0;
+  return parseDuration(text) ?? undefined;
+}
+
+function readGcSettings(read: (name: keyof typeof SETTING_DEFAULTS) => string, problems: string[]): GcSettings {
+  const duration = (name: 'ARTIFACTSTORE_GC_GRACE' | 'ARTIFACTSTORE_GC_INTERVAL'): number => {
+    const seconds = parseZeroableDuration(read(name));
+    if (seconds === undefined) problems.push(`${name} must be a duration like 0s, 30s, 10m or 24h; got ${JSON.stringify(read(name))}`);
+    return seconds ?? 0;
+  };
+  return { graceSeconds: duration('ARTIFACTSTORE_GC_GRACE'), intervalSeconds: duration('ARTIFACTSTORE_GC_INTERVAL') };
 }
 
 /** Authentication settings. */
@@ -293,6 +333,8 @@ export function loadRetentionFile(file: string, problems: string[]): Record<stri
     return durations;
   }
   const classes = (document as { classes?: unknown } | null)?.classes;
+  // A file may hold only OCI policies (`oci:`, read by readOciRetentionFile).
+  if (classes === undefined && typeof document === 'object' && document !== null && 'oci' in document) return durations;
   if (typeof classes !== 'object' || classes === null || Array.isArray(classes)) {
     problems.push(`${where} must contain a mapping "classes: {<name>: <duration>}"`);
     return durations;

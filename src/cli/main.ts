@@ -17,6 +17,9 @@ import { registerAuth } from './auth.js';
 import { registerAudit } from './audit.js';
 import { registerRetention } from './retention.js';
 import { registerStorage } from './storage.js';
+import { registerGuideBoard } from './guide-board.js';
+import { registerGc } from './gc.js';
+import { registerSinks } from './sinks.js';
 
 /** Builds the command tree (exported for tests and help generation). */
 export function buildProgram(): Command {
@@ -35,6 +38,9 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerRetention(program);
   registerStorage(program);
+  registerGuideBoard(program);
+  registerGc(program);
+  registerSinks(program);
   return program;
 }
 

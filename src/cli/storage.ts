@@ -8,15 +8,17 @@
  * remaining, switch `ARTIFACTSTORE_STORAGE_BACKEND` and restart them.
  */
 import { Option, type Command } from 'commander';
-import { loadSettings, type StorageBackendName } from '../config.js';
+import { loadSettings, parseDuration, type StorageBackendName } from '../config.js';
 import { openDataPlane, openRegistry } from '../app.js';
 import { RegistryError } from '../errors/index.js';
 import { DEFAULT_MIGRATION_CONCURRENCY } from '../registry/index.js';
 import { createProgress, localActor, nonNegativeInteger } from './common.js';
+import { registerStorageUsage } from './storage-usage.js';
 
 /** Registers `storage …`. */
 export function registerStorage(program: Command): void {
   const storage = program.command('storage').description('storage backend operations');
+  registerStorageUsage(storage);
   storage
     .command('migrate')
     .description(
@@ -83,6 +85,74 @@ export function registerStorage(program: Command): void {
           await destination.close();
         }
       } finally {
+        await instance.close();
+      }
+    });
+  registerMove(storage);
+}
+
+/**
+ * `storage move --to-tier cold --older-than 90d [--dry-run]` (ADR 0022):
+ * objects whose hot copy is older than the threshold go to the cold tier
+ * (`ARTIFACTSTORE_COLD_*`), verified, and leave the serving backend.
+ */
+function registerMove(storage: Command): void {
+  storage
+    .command('move')
+    .description(
+      'move objects whose copy on the serving backend is older than --older-than to the cold tier (ARTIFACTSTORE_COLD_STORAGE_BACKEND): ' +
+        'a copy verified against both digests, recorded with its tier, then the hot copy is removed; OCI manifests stay hot; exits 1 when an object could not be moved',
+    )
+    .addOption(new Option('--to-tier <tier>', 'the destination tier (the configured cold backend)').choices(['cold']).makeOptionMandatory())
+    .requiredOption('--older-than <duration>', 'move copies that have been on the serving backend at least this long (30s, 12h, 90d, 2w, 1y; 0 for all)')
+    .option('--limit <n>', 'move at most n objects', nonNegativeInteger('--limit'))
+    .option('--dry-run', 'report what would move, change nothing')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { olderThan: string; limit?: number; dryRun?: boolean; json?: boolean }) => {
+      const olderThanSeconds = /^0+[smhdwy]?$/.test(options.olderThan.trim()) ? 0 : parseDuration(options.olderThan);
+      if (olderThanSeconds === undefined || olderThanSeconds === null) {
+        throw new RegistryError('FIELD_INVALID', `--older-than must be a duration like 30s, 12h, 90d or 0; got ${JSON.stringify(options.olderThan)}`);
+      }
+      const instance = await openRegistry(loadSettings());
+      const controller = new AbortController();
+      const interrupt = (): void => {
+        process.stderr.write('\ninterrupted: finishing the object in flight; run the command again to resume\n');
+        controller.abort();
+      };
+      process.once('SIGINT', interrupt);
+      process.once('SIGTERM', interrupt);
+      const progress = createProgress('objects');
+      let started = false;
+      try {
+        const report = await instance.registry.moveToColdTier({
+          olderThanSeconds,
+          actor: localActor(),
+          dryRun: options.dryRun === true,
+          ...(options.limit !== undefined ? { limit: options.limit } : {}),
+          signal: controller.signal,
+          onProgress: ({ done, total }) => {
+            if (!started) {
+              progress.start(total, `move → ${instance.registry.context.coldTier?.cold.backendId ?? 'cold'}`);
+              started = true;
+            }
+            progress.update(done);
+          },
+        });
+        progress.stop();
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        } else {
+          process.stdout.write(
+            `${report.from} → ${report.to} (tier ${report.tier}): candidates ${report.candidates}, ${report.dryRun ? 'would move' : 'moved'} ${report.moved} (${report.bytes} bytes)\n`,
+          );
+          for (const problem of report.problems) process.stdout.write(`OBJECT ${problem.contentAddress}: ${problem.problem}\n`);
+          process.stdout.write(report.ok ? `storage move: ok${report.dryRun ? ' (dry run, nothing changed)' : ''}\n` : 'storage move: FAILED\n');
+        }
+        if (!report.ok) process.exitCode = 1;
+      } finally {
+        progress.stop();
+        process.off('SIGINT', interrupt);
+        process.off('SIGTERM', interrupt);
         await instance.close();
       }
     });

@@ -15,6 +15,8 @@ export interface Package {
   readonly subject: string | null;
   readonly retention_class: string;
   readonly metadata: Record<string, unknown>;
+  /** The metadata schema the package conforms to, or null. */
+  readonly metadata_schema: string | null;
   readonly status: PackageStatus;
   readonly manifest_digest: string | null;
   readonly created_by: string;
@@ -79,6 +81,8 @@ export interface CreatePackageRequest {
   readonly subject?: string | null;
   readonly retention_class: string;
   readonly metadata?: Record<string, unknown>;
+  /** A registered metadata schema the metadata must conform to. */
+  readonly metadata_schema?: string | null;
 }
 
 /** Body of `POST /packages/{id}/uploads`. */

@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   HOLD_NOT_FOUND: { status: 404, title: 'hold not found' },
   FILE_NOT_FOUND: { status: 404, title: 'file not found' },
   OBJECT_NOT_FOUND: { status: 404, title: 'object not found', oci: 'BLOB_UNKNOWN' },
+  // ADR 0022: the bytes exist only in an archive tier that cannot stream; `POST /objects/{address}/restore` first.
+  OBJECT_ARCHIVED: { status: 409, title: 'object is archived and must be restored before it can be read', oci: 'UNAVAILABLE' },
   RANGE_NOT_SATISFIABLE: { status: 416, title: 'requested range not satisfiable', oci: 'SIZE_INVALID' },
   UPLOAD_ID_INVALID: { status: 400, title: 'invalid upload session id', oci: 'BLOB_UPLOAD_INVALID' },
   UPLOAD_NOT_FOUND: { status: 404, title: 'upload session not found', oci: 'BLOB_UPLOAD_UNKNOWN' },
@@ -70,6 +72,14 @@ export const ERROR_CODES = {
   DENIED: { status: 403, title: 'requested access to the resource is denied', oci: 'DENIED' },
   TOOMANYREQUESTS: { status: 429, title: 'too many requests', oci: 'TOOMANYREQUESTS' },
   INTERNAL: { status: 500, title: 'internal error' },
+  // Online GC (docs/adr/0020): the bytes a write relied on were collected between its store and its commit.
+  OBJECT_COLLECTED: { status: 503, title: 'the object was garbage-collected while being stored; send it again', oci: 'UNAVAILABLE' },
+  // Metadata schemas (docs/adr/0018).
+  METADATA_SCHEMA_INVALID: { status: 422, title: 'invalid metadata schema' },
+  METADATA_SCHEMA_CONFLICT: { status: 409, title: 'a different metadata schema is registered under this name' },
+  METADATA_SCHEMA_NOT_FOUND: { status: 404, title: 'metadata schema not found' },
+  METADATA_SCHEMA_UNKNOWN: { status: 422, title: 'the package names an unknown metadata schema' },
+  METADATA_SCHEMA_VIOLATION: { status: 422, title: 'metadata does not conform to its schema' },
 } as const satisfies Record<string, ErrorDescriptor>;
 
 /** A code from {@link ERROR_CODES}. */

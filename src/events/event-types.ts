@@ -27,6 +27,13 @@ export const EVENT_TYPES = {
   'v1.oci.tag.set': 'oci',
   'v1.oci.tag.deleted': 'oci',
   'v1.storage.location_added': 'storage',
+  // Retrieval tiers (docs/adr/0022); subject: the content address.
+  'v1.storage.location_removed': 'storage',
+  'v1.storage.restore_requested': 'storage',
+  'v1.storage.restore_completed': 'storage',
+  // Online GC (docs/adr/0020): the bytes of an unreferenced object were removed; subject: its content address.
+  'v1.object.deleted': 'storage',
+  'v1.metadata_schema.registered': 'system',
 } as const satisfies Record<string, SubjectKind>;
 
 /** A known event type slug. */

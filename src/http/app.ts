@@ -20,6 +20,14 @@ import { createHttpObservability, type HttpObservabilityOptions } from './observ
 export interface HttpAppOptions extends HttpObservabilityOptions {
   /** Authentication; absent, the server runs open. */
   readonly auth?: HttpAuth;
+  /**
+   * More parts of `GET /health` beside the database and storage (e.g.
+   * `sinks`), each read per request: `detail` is rendered under its name, and
+   * one not `ok` makes `status` `degraded`. They do not turn the answer into
+   * a 503, which is for this process's own dependencies: restarting it does
+   * not fix a failing downstream consumer.
+   */
+  readonly health?: Readonly<Record<string, () => Promise<{ readonly ok: boolean; readonly detail: unknown }>>>;
 }
 
 /** Runs `middleware` for every path but `path`. */
@@ -46,7 +54,10 @@ export function createHttpApp(registry: Registry, rootLogger: Logger, limits: Ht
 
   app.get('/health', async (_request, response) => {
     const report = await registry.health();
-    response.status(report.status === 'ok' ? 200 : 503).json(report);
+    const parts = await Promise.all(Object.entries(observe.health ?? {}).map(async ([name, read]) => [name, await read()] as const));
+    const degraded = parts.some(([, part]) => !part.ok);
+    const body = { ...report, ...(degraded ? { status: 'degraded' } : {}), ...Object.fromEntries(parts.map(([name, part]) => [name, part.detail])) };
+    response.status(report.status === 'ok' ? 200 : 503).json(body);
   });
   app.get('/ready', observability.serveReady);
 

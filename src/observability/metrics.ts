@@ -23,6 +23,9 @@
  *   the database (idle between chunks) are not counted.
  * - `event_log_head_sequence`: the last committed event sequence, read
  *   from the log on every scrape (NaN when the read fails).
+ * - `event_readers_waiting`: long polls (`GET /events?wait=`) and event
+ *   streams of this process waiting on the shared event feed for the next
+ *   commit (read on scrape; per process).
  * - `db_query_duration_seconds{operation,outcome}`: histogram over knex
  *   queries; `operation` = select | insert | update | delete | other,
  *   `outcome` = ok | error.
@@ -30,6 +33,12 @@
  *   histogram over storage backend SPI calls; `outcome` = ok | refused
  *   (the backend answered with a contract error such as not found) |
  *   aborted (the client went away mid-stream) | error.
+ * - `gc_objects_reclaimed_total` / `gc_bytes_reclaimed_total`: objects and
+ *   bytes online GC removed (docs/adr/0020), and `gc_queue_size`: candidates
+ *   queued after the last pass; registered once GC runs in this instance.
+ * - `sink_events_delivered_total{sink}`, `sink_delivery_failures_total{sink}`:
+ *   events accepted by / failed attempts of each outbound event sink (ADR 0019);
+ *   `sink_lag_events{sink}`: head − cursor per sink, read on scrape.
  * - prom-client's default process metrics (`process_*`, `nodejs_*`).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -85,10 +94,19 @@ export class Metrics {
   readonly httpResponseBytes: Counter<'route' | 'method'>;
   readonly uploadsInFlight: Gauge<'api'>;
   readonly eventLogHead: Gauge;
+  readonly eventReadersWaiting: Gauge;
   readonly dbQueryDuration: Histogram<'operation' | 'outcome'>;
   readonly storageOperationDuration: Histogram<'operation' | 'backend' | 'outcome'>;
+  /** Events accepted by each outbound sink (filtered-out events not counted). */
+  readonly sinkEventsDelivered: Counter<'sink'>;
+  /** Failed delivery attempts per outbound sink. */
+  readonly sinkDeliveryFailures: Counter<'sink'>;
+  /** Events committed but not yet delivered (head − cursor) per sink, read on scrape. */
+  readonly sinkLag: Gauge<'sink'>;
 
   private headSource: (() => Promise<number>) | undefined;
+  private waitingSource: (() => number) | undefined;
+  private sinkLagSource: (() => Promise<ReadonlyArray<{ readonly sink: string; readonly lag: number }>>) | undefined;
 
   constructor(private readonly options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -141,6 +159,16 @@ export class Metrics {
         }
       },
     });
+    const waitingSource = (): (() => number) | undefined => this.waitingSource;
+    this.eventReadersWaiting = new Gauge({
+      name: 'event_readers_waiting',
+      help: 'Long polls and event streams of this process waiting for the next commit (read on scrape)',
+      registers,
+      collect() {
+        const source = waitingSource();
+        if (source) this.set(source());
+      },
+    });
     this.dbQueryDuration = new Histogram({
       name: 'db_query_duration_seconds',
       help: 'Database query duration, by operation kind and outcome',
@@ -154,6 +182,24 @@ export class Metrics {
       labelNames: ['operation', 'backend', 'outcome'],
       buckets: STORAGE_BUCKETS,
       registers,
+    });
+    this.sinkEventsDelivered = new Counter({ name: 'sink_events_delivered_total', help: 'Events delivered to each outbound event sink', labelNames: ['sink'], registers });
+    this.sinkDeliveryFailures = new Counter({ name: 'sink_delivery_failures_total', help: 'Failed delivery attempts per outbound event sink', labelNames: ['sink'], registers });
+    const sinkLagSource = (): typeof this.sinkLagSource => this.sinkLagSource;
+    this.sinkLag = new Gauge({
+      name: 'sink_lag_events',
+      help: 'Committed events not yet delivered to each outbound event sink (head - cursor), read on scrape',
+      labelNames: ['sink'],
+      registers,
+      async collect() {
+        const source = sinkLagSource();
+        if (!source) return;
+        try {
+          for (const { sink, lag } of await source()) this.set({ sink }, lag);
+        } catch {
+          // A failed read leaves the last values: the scrape still answers.
+        }
+      },
     });
   }
 
@@ -187,9 +233,39 @@ export class Metrics {
     return (operation, seconds, outcome) => this.storageOperationDuration.observe({ operation, backend, outcome }, seconds);
   }
 
+  private gc: { objects: Counter; bytes: Counter; queue: Gauge } | undefined;
+
+  /** The GC series, registered on first call (structurally a registry `GcObserver`). */
+  gcObserver(): { reclaimed(objects: number, bytes: number): void; queueSize(size: number): void } {
+    const registers = [this.registry];
+    this.gc ??= {
+      objects: new Counter({ name: 'gc_objects_reclaimed_total', help: 'Objects whose bytes online garbage collection removed', registers }),
+      bytes: new Counter({ name: 'gc_bytes_reclaimed_total', help: 'Bytes online garbage collection removed', registers }),
+      queue: new Gauge({ name: 'gc_queue_size', help: 'Unreferenced objects queued for garbage collection after the last pass', registers }),
+    };
+    const gc = this.gc;
+    return {
+      reclaimed: (objects, bytes) => {
+        gc.objects.inc(objects);
+        gc.bytes.inc(bytes);
+      },
+      queueSize: (size) => gc.queue.set(size),
+    };
+  }
+
   /** Where `event_log_head_sequence` is read from on each scrape. */
   trackEventLogHead(source: () => Promise<number>): void {
     this.headSource = source;
+  }
+
+  /** Where `sink_lag_events` is read from on each scrape (the configured sinks' cursors). */
+  trackSinkLag(source: () => Promise<ReadonlyArray<{ readonly sink: string; readonly lag: number }>>): void {
+    this.sinkLagSource = source;
+  }
+
+  /** Where `event_readers_waiting` is read from on each scrape. */
+  trackEventReaders(source: () => number): void {
+    this.waitingSource = source;
   }
 
   /** True once {@link trackEventLogHead} was called. */

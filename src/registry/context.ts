@@ -6,6 +6,7 @@ import type { Database } from '../db/index.js';
 import type { DataPlane } from '../dataplane/index.js';
 import type { EventLog } from '../events/index.js';
 import type { Journal } from '../views/index.js';
+import type { OciRetentionConfig } from '../retention/index.js';
 
 /** The collaborators of the registry's use cases. */
 export interface RegistryContext {
@@ -23,6 +24,10 @@ export interface RegistryContext {
    * bytes are always streamed.
    */
   readonly directDownloads?: { readonly expiresInSeconds: number };
+  /** OCI retention policies (ADR 0021); absent: OCI repositories are never pruned. */
+  readonly ociRetention?: OciRetentionConfig;
+  /** The colder storage tier (ADR 0022, `registry/tiers.ts`); absent: every object is served from the hot backend only. */
+  readonly coldTier?: ColdTier;
 }
 
 /** Limits of the OCI Distribution API. */
@@ -40,3 +45,13 @@ export const DEFAULT_OCI_LIMITS: OciLimits = { manifestMaxBytes: 4 * 1024 * 1024
 
 /** Who is acting. CLI commands act as `local:<user>`; HTTP as the authenticated principal. */
 export type Actor = string;
+
+/** The cold tier as the registry sees it (ADR 0022; built by `coldTier` in `tiers.ts`). */
+export interface ColdTier {
+  /** The serving backend's own data plane (reads of it never fall back to the cold one). */
+  readonly hot: DataPlane;
+  /** The cold backend's data plane; its receipts carry {@link tier}. */
+  readonly cold: DataPlane;
+  /** `cold` when the cold backend can stream, `archive` when reads need a restore first. */
+  readonly tier: 'cold' | 'archive';
+}

@@ -8,6 +8,7 @@ import { assertRetentionClass, retentionDefault } from '../retention/index.js';
 import type { Transaction } from '../db/index.js';
 import type { Actor, RegistryContext } from './context.js';
 import { isId, newId } from './ids.js';
+import { assertMetadataConforms, assertSchemaName } from './metadata-schemas.js';
 
 /** Input of {@link createPackage}. */
 export interface CreatePackageInput {
@@ -16,6 +17,8 @@ export interface CreatePackageInput {
   readonly subject?: string | null;
   readonly retentionClass: string;
   readonly metadata?: Record<string, unknown>;
+  /** A registered metadata schema the metadata must conform to (now and at finalize). */
+  readonly metadataSchema?: string | null;
 }
 
 /** A package as the registry reports it. */
@@ -26,6 +29,8 @@ export interface PackageView {
   readonly subject: string | null;
   readonly retentionClass: string;
   readonly metadata: Record<string, CanonicalValue>;
+  /** The metadata schema the package named at creation, or null. */
+  readonly metadataSchema: string | null;
   readonly status: 'created' | 'finalized' | 'deleted';
   readonly deletedAt: string | null;
   readonly manifestDigest: string | null;
@@ -36,6 +41,10 @@ export interface PackageView {
   readonly fileCount: number;
   /** Bytes of the package's distinct objects (a content shared by two files counts once). */
   readonly totalSize: number;
+  /** Sum of the file sizes, each file counted (a content stored twice in the package counts twice). */
+  readonly logicalSize: number;
+  /** Bytes of the distinct objects behind the files: the same as {@link totalSize}, named as in accounting. */
+  readonly storedSize: number;
   readonly lastEventSequence: number;
 }
 
@@ -44,7 +53,8 @@ const MAX_LABEL_LENGTH = 256;
 /**
  * Creates a package and applies its retention class default, as two events
  * in one transaction.
- * @throws RegistryError FIELD_INVALID, METADATA_INVALID, RETENTION_CLASS_UNKNOWN.
+ * @throws RegistryError FIELD_INVALID, METADATA_INVALID, RETENTION_CLASS_UNKNOWN,
+ *   METADATA_SCHEMA_UNKNOWN, METADATA_SCHEMA_VIOLATION.
  */
 export async function createPackage(ctx: RegistryContext, input: CreatePackageInput, actor: Actor): Promise<PackageView> {
   const name = label('name', input.name);
@@ -52,6 +62,12 @@ export async function createPackage(ctx: RegistryContext, input: CreatePackageIn
   const subject = input.subject === undefined || input.subject === null ? null : label('subject', input.subject, 512);
   const retentionClass = assertRetentionClass(input.retentionClass);
   const metadata = checkMetadata(input.metadata ?? {});
+  const metadataSchema = input.metadataSchema ?? null;
+  if (metadataSchema !== null) {
+    assertSchemaName(metadataSchema, 'metadata_schema');
+    // Schemas never change once registered, so checking before the transaction is as good as inside it.
+    await assertMetadataConforms(ctx, metadataSchema, metadata);
+  }
   const id = newId();
   const at = new Date();
   const retention = retentionDefault(retentionClass, ctx.retentionDurations, at);
@@ -61,7 +77,7 @@ export async function createPackage(ctx: RegistryContext, input: CreatePackageIn
       subjectId: id,
       actor,
       at,
-      payload: { package_id: id, name, producer, subject, retention_class: retentionClass, metadata },
+      payload: { package_id: id, name, producer, subject, retention_class: retentionClass, metadata, ...(metadataSchema !== null ? { metadata_schema: metadataSchema } : {}) },
     });
     await tx.record({
       type: 'v1.retention.default_applied',
@@ -103,6 +119,9 @@ async function loadPackages(reader: RegistryContext['db']['knex'] | Transaction,
   const distinct = reader('artifact_files').distinct('package_id', 'content_address', 'size').whereIn('package_id', ids).as('d');
   const sizeRows = (await reader.from(distinct).groupBy('package_id').select('package_id').sum({ total: 'size' })) as Array<Record<string, unknown>>;
   for (const row of sizeRows) sizes.set(row.package_id as string, Number(row.total));
+  const logical = new Map<string, number>();
+  const logicalRows = (await reader('artifact_files').whereIn('package_id', ids).groupBy('package_id').select('package_id').sum({ total: 'size' })) as Array<Record<string, unknown>>;
+  for (const row of logicalRows) logical.set(row.package_id as string, Number(row.total));
   const byId = new Map(rows.map((row) => [row.id as string, row]));
   return ids.flatMap((id) => {
     const row = byId.get(id);
@@ -114,6 +133,7 @@ async function loadPackages(reader: RegistryContext['db']['knex'] | Transaction,
       subject: row.subject,
       retentionClass: row.retention_class,
       metadata: fromJcs(row.metadata) as Record<string, CanonicalValue>,
+      metadataSchema: row.metadata_schema ?? null,
       status: row.status,
       manifestDigest: row.manifest_digest,
       createdBy: row.created_by,
@@ -123,6 +143,8 @@ async function loadPackages(reader: RegistryContext['db']['knex'] | Transaction,
       expiresAt: row.current_expires_at ?? null,
       fileCount: counts.get(id) ?? 0,
       totalSize: sizes.get(id) ?? 0,
+      logicalSize: logical.get(id) ?? 0,
+      storedSize: sizes.get(id) ?? 0,
       lastEventSequence: Number(row.last_event_sequence),
     } satisfies PackageView];
   });

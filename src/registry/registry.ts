@@ -15,12 +15,17 @@ import { createPackage, getPackage, listPackages, type CreatePackageInput, type 
 import { appendFileUpload, cancelFileUpload, completeFileUpload, fileUpload, startFileUpload, type FileChunk, type StartFileUploadInput } from './file-uploads.js';
 import { namesHoldingObject, openObject, statObject } from './objects.js';
 import { applyHold, deletePackage, extendRetention, getRetention, releaseHold, sweepRetention } from './retention.js';
-import { deleteBlob, mountBlob, openBlob, pushBlob, statBlob } from './oci/blobs.js';
+import { deleteBlob, mountBlob, openBlob, pushBlob, statBlob, type BlobInfo } from './oci/blobs.js';
 import { appendUpload, cancelUpload, completeUpload, purgeExpiredUploads, startUpload, uploadStatus, type ChunkRange } from './oci/uploads.js';
-import { deleteManifest, openManifest, putManifest, statManifest } from './oci/manifests.js';
+import { deleteManifest, openManifest, putManifest, readManifest, statManifest } from './oci/manifests.js';
 import { listReferrers, listRepositories, listTags } from './oci/listing.js';
 import { directBlobUrl, directFileUrl, directObjectUrl } from './direct-downloads.js';
 import { migrateStorage, type StorageMigrationOptions } from './storage-migration.js';
+import { moveToColdTier, objectTiers, requestRestore, type TierMoveOptions } from './tiers.js';
+import { getMetadataSchema, listMetadataSchemas, registerMetadataSchema } from './metadata-schemas.js';
+import { collectGarbage, countQueue, type GcOptions } from './gc.js';
+import { applyOciRetention, type OciRetentionOptions } from './oci-retention.js';
+import { repositoryUsage, storageUsage } from './accounting.js';
 
 /** All use cases of one registry instance. */
 export class Registry {
@@ -60,6 +65,17 @@ export class Registry {
   verify(options: { objects?: boolean; onProgress?: (stage: string, progress: ReplayProgress) => void } = {}) { return verify(this.context, options); }
   replay(onProgress?: (progress: ReplayProgress) => void) { return replay(this.context, onProgress); }
   migrateStorage(source: DataPlane, destination: DataPlane, options: StorageMigrationOptions) { return migrateStorage(this.context, source, destination, options); }
+  // Retrieval tiers (ADR 0022)
+  moveToColdTier(options: TierMoveOptions) { return moveToColdTier(this.context, options); }
+  objectTiers(address: string) { return objectTiers(this.context, address); }
+  requestRestore(address: string, actor: Actor) { return requestRestore(this.context, address, actor); }
+  collectGarbage(options: GcOptions) { return collectGarbage(this.context, options); }
+  gcQueueSize() { return countQueue(this.context); }
+
+  // Metadata schemas
+  registerMetadataSchema(name: string, schema: unknown, actor: Actor) { return registerMetadataSchema(this.context, name, schema, actor); }
+  getMetadataSchema(name: string) { return getMetadataSchema(this.context, name); }
+  listMetadataSchemas() { return listMetadataSchemas(this.context); }
 
   // Downloads answered with a redirect (null: stream the bytes)
   directBlobUrl(repository: string, digest: string) { return directBlobUrl(this.context, repository, digest); }
@@ -68,7 +84,7 @@ export class Registry {
 
   // OCI Distribution
   statBlob(repository: string, digest: string) { return statBlob(this.context, repository, digest); }
-  openBlob(repository: string, digest: string, range?: ByteRange) { return openBlob(this.context, repository, digest, range); }
+  openBlob(repository: string, digest: string, range?: ByteRange, resolved?: BlobInfo) { return openBlob(this.context, repository, digest, range, resolved); }
   pushBlob(repository: string, digest: string, source: AsyncIterable<Uint8Array>, actor: Actor, contentLength?: number) {
     return pushBlob(this.context, repository, digest, source, actor, contentLength);
   }
@@ -91,8 +107,16 @@ export class Registry {
   }
   statManifest(repository: string, reference: string) { return statManifest(this.context, repository, reference); }
   openManifest(repository: string, reference: string) { return openManifest(this.context, repository, reference); }
+  /** A manifest's bytes whole (cached in process, ADR 0024). */
+  readManifest(repository: string, reference: string) { return readManifest(this.context, repository, reference); }
   deleteManifest(repository: string, reference: string, actor: Actor) { return deleteManifest(this.context, repository, reference, actor); }
   listTags(repository: string, n: number | undefined, last: string | undefined) { return listTags(this.context, repository, n, last); }
   listRepositories(n: number | undefined, last: string | undefined, namePatterns: readonly string[] | null = null) { return listRepositories(this.context, n, last, namePatterns); }
   listReferrers(repository: string, digest: string, artifactType?: string) { return listReferrers(this.context, repository, digest, artifactType); }
+  /** OCI retention policies: removes (or, dry, lists) what they do not keep (ADR 0021). */
+  applyOciRetention(options: OciRetentionOptions = {}) { return applyOciRetention(this.context, options); }
+  /** Counts and logical / deduplicated stored size of one OCI repository. */
+  repositoryUsage(repository: string) { return repositoryUsage(this.context, repository); }
+  /** Usage per producer and repository, with totals checked against the backend's listing. */
+  storageUsage() { return storageUsage(this.context); }
 }

@@ -14,6 +14,17 @@ export interface PackageCreatedPayload {
   subject: string | null;
   retention_class: string;
   metadata: { [key: string]: CanonicalValue };
+  /** The metadata schema the metadata conforms to; absent when none (and in every event before schemas existed). */
+  metadata_schema?: string;
+}
+
+/**
+ * `v1.metadata_schema.registered`: a JSON Schema (2020-12) under a name, for
+ * ever (subject: the name). The schema holds canonical values only.
+ */
+export interface MetadataSchemaRegisteredPayload {
+  name: string;
+  schema: { [key: string]: CanonicalValue };
 }
 
 /** `v1.retention.default_applied` */
@@ -59,6 +70,8 @@ export interface OciBlobLinkedPayload {
 export interface OciBlobUnlinkedPayload {
   repository: string;
   digest: string;
+  /** Why retention unlinked it (absent on client deletes and in older events; projectors ignore it). */
+  retention?: OciRetentionReasonPayload;
 }
 
 /** One descriptor a manifest points at. */
@@ -87,6 +100,18 @@ export interface OciManifestDeletedPayload {
   repository: string;
   digest: string;
   tags: string[];
+  /** Why retention removed it (absent on client deletes and in older events; projectors ignore it). */
+  retention?: OciRetentionReasonPayload;
+}
+
+/** Why an OCI retention policy removed a tag or manifest (ADR 0021). */
+export interface OciRetentionReasonPayload {
+  /** The policy's name. */
+  policy: string;
+  /** `tag-not-kept`, `untagged` or `referrer-orphaned`. */
+  rule: string;
+  /** A sentence for the audit trail. */
+  reason: string;
 }
 
 /** `v1.oci.tag.set` */
@@ -102,6 +127,8 @@ export interface OciTagDeletedPayload {
   repository: string;
   tag: string;
   digest: string;
+  /** Why retention removed it (absent on client deletes and in older events; projectors ignore it). */
+  retention?: OciRetentionReasonPayload;
 }
 
 /**
@@ -113,6 +140,32 @@ export interface StorageLocationAddedPayload {
   backend_id: string;
   object_key: string;
   retrieval_tier: string;
+}
+
+/** `v1.storage.location_removed`: the copy of an object on `backend_id` was deleted (ADR 0022). */
+export interface StorageLocationRemovedPayload {
+  content_address: string;
+  backend_id: string;
+}
+
+/** `v1.storage.restore_requested` / `restore_completed`: a restore from the archive location on `backend_id` (ADR 0022). */
+export interface StorageRestorePayload {
+  content_address: string;
+  backend_id: string;
+}
+
+/**
+ * `v1.object.deleted`: garbage collection removed the bytes of an object no
+ * view referenced, from every location listed (docs/adr/0020). Subject: the
+ * content address.
+ */
+export interface ObjectDeletedPayload {
+  content_address: string;
+  digest_sha256: string;
+  size: number;
+  locations: Array<{ backend_id: string; object_key: string }>;
+  /** When a GC scan first found the object unreferenced. */
+  unreferenced_since: string;
 }
 
 /**

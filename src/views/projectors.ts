@@ -16,6 +16,7 @@ import {
 import { ociProjectors } from './oci-projectors.js';
 import { retentionProjectors } from './retention-projectors.js';
 import { storageProjectors } from './storage-projectors.js';
+import { metadataSchemaProjectors } from './metadata-schema-projectors.js';
 import { storedObject } from './stored-object.js';
 import type { ViewChange } from './view-changes.js';
 
@@ -25,6 +26,7 @@ const projectors: Record<EventType, Projector> = {
   ...ociProjectors,
   ...retentionProjectors,
   ...storageProjectors,
+  ...metadataSchemaProjectors,
   'v1.package.created': (event): ViewChange[] => {
     const p = decodePayload<PackageCreatedPayload>(event.payload, {
       package_id: 'string', name: 'string', producer: 'string', subject: 'string?', retention_class: 'string', metadata: 'object',
@@ -51,6 +53,8 @@ const projectors: Record<EventType, Projector> = {
         finalized_at: null,
         deleted_at: null,
         last_event_sequence: event.sequence,
+        // Optional in the payload: events from before metadata schemas have none.
+        metadata_schema: typeof p.metadata_schema === 'string' ? p.metadata_schema : null,
       },
     }, ...metadataRows];
   },

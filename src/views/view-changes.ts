@@ -44,6 +44,7 @@ export const VIEW_TABLES = {
   oci_manifests: ['repository', 'digest'],
   oci_manifest_references: ['repository', 'manifest_digest', 'position'],
   oci_tags: ['repository', 'tag'],
+  metadata_schemas: ['name'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** A view table name. */

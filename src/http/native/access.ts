@@ -95,8 +95,16 @@ export const ACCESS: Readonly<Record<string, Check>> = {
   'get /files/{id}/download': onFile,
   'get /objects/{content-address}': onObject,
   'head /objects/{content-address}': onObject,
+  // Whoever may read an object may ask for it back from the archive (ADR 0022).
+  'post /objects/{content-address}/restore': onObject,
   'get /events': authenticated,
+  // Reading a repository's figures is reading the repository, as a pull through /v2/.
+  'get /repositories/{name}': async (_registry, request) => demand(principalOf(request), 'pull', param(request, 'name')),
   'get /events/stream': authenticated,
+  // Schemas are global and permanent and bind every package naming them: registering is an administrator's act.
+  'post /metadata-schemas': admin,
+  'get /metadata-schemas': authenticated,
+  'get /metadata-schemas/{name}': authenticated,
 };
 
 /** Runs the check of a route, if it has one. */

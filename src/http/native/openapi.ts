@@ -34,6 +34,7 @@ export function buildOpenApiDocument(routes: readonly NativeRoute[]): Record<str
       { name: 'uploads', description: 'Resumable uploads of large files' },
       { name: 'objects', description: 'Stored bytes by content address' },
       { name: 'events', description: 'The event log' },
+      { name: 'metadata-schemas', description: 'JSON Schemas package metadata may be held to' },
       { name: 'meta', description: 'This description' },
     ],
   });

@@ -63,12 +63,19 @@ export const packageRoutes: NativeRoute[] = [
     request: { body: { required: true, content: json(CreatePackageRequest) } },
     responses: {
       201: { description: 'Created', headers: z.object({ Location: z.string().openapi({ example: '/packages/0190…' }) }), content: json(PackageSchema) },
-      ...problems(400, 413, 415),
+      ...problems(400, 413, 415, 422),
     },
     handle: async ({ registry, request, response, actor }) => {
       const body = validate(CreatePackageRequest, request.body, 'body');
       const view = await registry.createPackage(
-        { name: body.name, producer: body.producer, subject: body.subject ?? null, retentionClass: body.retention_class, ...(body.metadata ? { metadata: body.metadata } : {}) },
+        {
+          name: body.name,
+          producer: body.producer,
+          subject: body.subject ?? null,
+          retentionClass: body.retention_class,
+          ...(body.metadata ? { metadata: body.metadata } : {}),
+          metadataSchema: body.metadata_schema ?? null,
+        },
         actor,
       );
       response.status(201).setHeader('Location', `/packages/${view.id}`);
@@ -135,7 +142,7 @@ export const packageRoutes: NativeRoute[] = [
     summary: 'Finalize a package: write its manifest; it takes no more files',
     tags: TAGS,
     request: { params: PackageIdParams },
-    responses: { 200: { description: 'Finalized', content: json(FinalizedSchema) }, ...problems(404, 409) },
+    responses: { 200: { description: 'Finalized', content: json(FinalizedSchema) }, ...problems(404, 409, 422) },
     handle: async ({ registry, request, response, actor }) => {
       const { id } = validate(PackageIdParams, request.params, 'path');
       const result = await registry.finalizePackage(id, actor);

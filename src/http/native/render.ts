@@ -25,6 +25,7 @@ export function renderPackage(view: PackageView): PackageBody {
     subject: view.subject,
     retention_class: view.retentionClass,
     metadata: view.metadata,
+    metadata_schema: view.metadataSchema,
     status: view.status,
     manifest_digest: view.manifestDigest,
     created_by: view.createdBy,
@@ -34,6 +35,8 @@ export function renderPackage(view: PackageView): PackageBody {
     expires_at: view.expiresAt,
     file_count: view.fileCount,
     total_size: view.totalSize,
+    logical_size: view.logicalSize,
+    stored_size: view.storedSize,
     last_event_sequence: view.lastEventSequence,
   };
 }

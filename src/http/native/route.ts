@@ -51,6 +51,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   413: 'Request body too large',
   415: 'Unsupported request content type',
   416: 'Range or offset not satisfiable',
+  422: 'A metadata schema or package metadata fails validation (`violations` lists every failure)',
 };
 
 /** Problem-document responses for the given statuses. */

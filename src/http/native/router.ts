@@ -17,6 +17,8 @@ import { fileRoutes } from './file-routes.js';
 import { buildOpenApiDocument, documentRoutes } from './openapi.js';
 import { objectRoutes } from './object-routes.js';
 import { packageRoutes } from './package-routes.js';
+import { metadataSchemaRoutes } from './metadata-schema-routes.js';
+import { repositoryRoutes } from './repository-routes.js';
 import { actorOf } from './request.js';
 import { DEFAULT_NATIVE_OPTIONS, type NativeOptions, type NativeRoute } from './route.js';
 import { UPLOAD_OFFSET_HEADER, uploadRoutes } from './upload-routes.js';
@@ -32,6 +34,8 @@ export function nativeRoutes(): NativeRoute[] {
     ...objectRoutes,
     ...eventRoutes,
     ...retentionRoutes,
+    ...metadataSchemaRoutes,
+    ...repositoryRoutes,
     ...documentRoutes(() => (document ??= buildOpenApiDocument(routes))),
   ];
   return routes;

@@ -64,6 +64,7 @@ export const PackageSchema = z
     subject: z.string().nullable(),
     retention_class: z.string(),
     metadata,
+    metadata_schema: z.string().nullable().openapi({ description: 'The metadata schema the metadata conforms to (checked at creation and finalize), or null', example: 'guide-board.run.v1' }),
     status: z.enum(['created', 'finalized', 'deleted']),
     manifest_digest: blake3.nullable(),
     created_by: z.string(),
@@ -73,6 +74,8 @@ export const PackageSchema = z
     expires_at: timestamp('Current retention expiry').nullable(),
     file_count: count('Number of files'),
     total_size: count('Bytes of the distinct objects of the package'),
+    logical_size: count('Sum of the file sizes, each file counted (identical files count each time)'),
+    stored_size: count('Bytes of the distinct objects behind the files, each stored once (equals total_size)'),
     last_event_sequence: count('Sequence of the last event about this package'),
   })
   .openapi('Package');
@@ -144,6 +147,12 @@ export const CreatePackageRequest = z
     subject: z.string().min(1).max(512).nullable().optional(),
     retention_class: z.string().min(1).openapi({ example: 'raw-evidence' }),
     metadata: metadata.optional(),
+    metadata_schema: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/)
+      .nullable()
+      .optional()
+      .openapi({ description: 'A registered metadata schema; the metadata must conform to it (422 METADATA_SCHEMA_VIOLATION lists every violation)', example: 'guide-board.run.v1' }),
   })
   .openapi('CreatePackage');
 

@@ -353,8 +353,30 @@ export const ROUTES: readonly RouteRow[] = [
   { api: 'native', method: 'GET', route: '/files/{id}/download', need: 'pull', ok: 200, request: (h) => ({ path: `/files/${h.a.fileId}/download` }), note: 'pull on the file\'s package' },
   { api: 'native', method: 'GET', route: '/objects/{content-address}', need: 'pull', ok: 200, request: (h) => ({ path: `/objects/${h.a.objectAddress}` }), note: 'pull on at least one package or repository holding the object' },
   { api: 'native', method: 'HEAD', route: '/objects/{content-address}', need: 'pull', ok: 200, request: (h) => ({ path: `/objects/${h.a.objectAddress}` }), note: 'as GET' },
+  { api: 'native', method: 'POST', route: '/objects/{content-address}/restore', need: 'pull', ok: 200, request: (h) => ({ path: `/objects/${h.a.objectAddress}/restore` }), note: 'as GET (ADR 0022; without a cold tier: 200, nothing to restore)' },
   { api: 'native', method: 'GET', route: '/events', need: 'login', ok: 200, request: () => ({ path: '/events' }), note: 'any authenticated caller; only events about names the caller may pull' },
   { api: 'native', method: 'GET', route: '/events/stream', need: 'login', ok: 200, request: () => ({ path: '/events/stream', stream: true }), note: 'as /events' },
+  {
+    api: 'native', method: 'POST', route: '/metadata-schemas', need: 'admin', ok: 201, records: true,
+    prepare: async (_h, n) => ({ name: `matrix.schema.v${n}` }),
+    request: (_h, v) => ({ path: '/metadata-schemas', ...json({ name: v.name, schema: { type: 'object' } }) }),
+    note: 'an `admin:*` grant (schemas are global, permanent, and bind every package naming them)',
+  },
+  { api: 'native', method: 'GET', route: '/metadata-schemas', need: 'login', ok: 200, request: () => ({ path: '/metadata-schemas' }), note: 'any authenticated caller' },
+  {
+    api: 'native', method: 'GET', route: '/metadata-schemas/{name}', need: 'login', ok: 200,
+    prepare: async (h, n) => {
+      await h.admin('POST', { path: '/metadata-schemas', ...json({ name: `matrix.read.v${n}`, schema: { type: 'object' } }) }, 201);
+      return { name: `matrix.read.v${n}` };
+    },
+    request: (_h, v) => ({ path: `/metadata-schemas/${v.name}` }),
+    note: 'any authenticated caller',
+  },
+  {
+    api: 'native', method: 'GET', route: '/repositories/{name}', need: 'pull', ok: 200,
+    request: (h) => ({ path: `/repositories/${encodeURIComponent(h.a.repo)}` }),
+    note: 'pull on the repository (as a pull through `/v2/`)',
+  },
   { api: 'native', method: 'GET', route: '/openapi.json', need: 'public', ok: 200, request: () => ({ path: '/openapi.json' }) },
   { api: 'native', method: 'GET', route: '/docs', need: 'public', ok: 200, request: () => ({ path: '/docs' }) },
 

@@ -31,7 +31,7 @@ import { basic, eventually, serveWithAuth, type AuthServer } from './support.js'
 // leak" checks on every listing, revocation without a restart, anonymous
 // read and the safe defaults.
 
-const EXPECTED_CASES = 53 * 5;
+const EXPECTED_CASES = 58 * 5;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const SERVICE = 'artifactstore-test';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

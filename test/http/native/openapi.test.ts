@@ -51,7 +51,7 @@ describeEachDatabase('native API: OpenAPI document and reference page', (target)
       .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
       .sort();
     const contract = await contractRoutes();
-    assert.equal(contract.length, 27, 'the contract table parsed');
+    assert.equal(contract.length, 32, 'the contract table parsed');
     assert.deepEqual(documented, contract);
     const ids = Object.values(document.paths).flatMap((item) => Object.values(item).map((operation) => operation.operationId));
     assert.equal(new Set(ids).size, ids.length, 'operation ids are unique');
@@ -76,12 +76,12 @@ describeEachDatabase('native API: OpenAPI document and reference page', (target)
     assert.equal(createPackage.additionalProperties, false);
     const pkg = document.components.schemas.Package as { properties: Record<string, unknown> };
     assert.deepEqual(Object.keys(pkg.properties).sort(), [
-      'created_at', 'created_by', 'deleted_at', 'expires_at', 'file_count', 'finalized_at', 'id', 'last_event_sequence', 'manifest_digest', 'metadata', 'name', 'producer', 'retention_class', 'status', 'subject', 'total_size',
+      'created_at', 'created_by', 'deleted_at', 'expires_at', 'file_count', 'finalized_at', 'id', 'last_event_sequence', 'logical_size', 'manifest_digest', 'metadata', 'metadata_schema', 'name', 'producer', 'retention_class', 'status', 'stored_size', 'subject', 'total_size',
     ]);
   });
 
   it('every documented operation is served (no 404 ROUTE_NOT_FOUND, no 405)', async () => {
-    const sample: Record<string, string> = { id: '01900000-0000-7000-8000-000000000000', uid: '01900000-0000-7000-8000-000000000000', 'content-address': `blake3:${'0'.repeat(64)}` };
+    const sample: Record<string, string> = { id: '01900000-0000-7000-8000-000000000000', uid: '01900000-0000-7000-8000-000000000000', name: 'no.such.schema', 'content-address': `blake3:${'0'.repeat(64)}` };
     for (const [path, item] of Object.entries(document.paths)) {
       for (const method of Object.keys(item)) {
         const url = path.replace(/\{([^}]+)\}/g, (_match, name: string) => sample[name]!);
