@@ -65,6 +65,17 @@ describeEachDatabase('native API: packages', (target) => {
     const byMetadata = await native.agent.get(`/packages?producer=${producer}&metadata.parity=even&metadata.team=a`).expect(200);
     assert.deepEqual(byMetadata.body.items.map((item: { name: string }) => item.name), ['p0', 'p2']);
 
+    // A metadata filter pages by the metadata index's order: one at a time, in creation order.
+    const evenPages: string[] = [];
+    let cursor: string | null | undefined;
+    do {
+      const query: Record<string, string> = { producer, 'metadata.parity': 'even', limit: '1', ...(cursor ? { cursor } : {}) };
+      const body = PackageListSchema.parse((await native.agent.get('/packages').query(query).expect(200)).body);
+      evenPages.push(...body.items.map((item) => item.name));
+      cursor = body.next_cursor;
+    } while (cursor);
+    assert.deepEqual(evenPages, ['p0', 'p2', 'p4']);
+
     // Pages of two, following Link until next_cursor is null.
     const seen: string[] = [];
     let next: string | undefined = `/packages?producer=${producer}&limit=2`;
