@@ -9,7 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadSettings, parseZeroableDuration, type StorageBackendName } from '../config.js';
 import { openDataPlane, openRegistry } from '../app.js';
 import type { DataPlane } from '../dataplane/index.js';
-import { createProgress, localActor, nonNegativeInteger } from './common.js';
+import { createProgress, interruptOnSignals, localActor, nonNegativeInteger } from './common.js';
 
 /** Registers `gc`. */
 export function registerGc(program: Command): void {
@@ -36,30 +36,17 @@ export function registerGc(program: Command): void {
         // when it is configured, so their bytes go too.
         const other: StorageBackendName = settings.storage.backend === 'local' ? 's3' : 'local';
         if (other === 'local' || settings.storage.s3 !== undefined) extra.push(await openDataPlane(settings, other));
-        const controller = new AbortController();
-        const interrupt = (): void => {
-          process.stderr.write('\ninterrupted: stopping after the objects in flight\n');
-          controller.abort();
-        };
-        process.once('SIGINT', interrupt);
-        process.once('SIGTERM', interrupt);
+        const interruption = interruptOnSignals('stopping after the objects in flight');
         const progress = createProgress('objects');
-        let started = false;
         try {
           const report = await instance.registry.collectGarbage({
             graceSeconds: options.grace ?? settings.gc?.graceSeconds ?? 86_400,
             dryRun: options.dryRun === true,
             actor: localActor(),
             dataPlanes: extra,
-            signal: controller.signal,
+            signal: interruption.signal,
             ...(options.limit !== undefined ? { limit: options.limit } : {}),
-            onProgress: ({ due, reviewed }) => {
-              if (!started) {
-                progress.start(due, options.dryRun ? 'gc (dry run)' : 'gc');
-                started = true;
-              }
-              progress.update(reviewed, Math.max(due, reviewed));
-            },
+            onProgress: ({ due, reviewed }) => progress.report(reviewed, Math.max(due, reviewed), options.dryRun ? 'gc (dry run)' : 'gc'),
           });
           progress.stop();
           if (options.json) {
@@ -81,8 +68,7 @@ export function registerGc(program: Command): void {
           if (report.problems.length > 0) process.exitCode = 1;
         } finally {
           progress.stop();
-          process.off('SIGINT', interrupt);
-          process.off('SIGTERM', interrupt);
+          interruption.release();
         }
       } finally {
         for (const plane of extra) await plane.close();

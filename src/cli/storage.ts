@@ -12,7 +12,7 @@ import { loadSettings, parseDuration, type StorageBackendName } from '../config.
 import { openDataPlane, openRegistry } from '../app.js';
 import { RegistryError } from '../errors/index.js';
 import { DEFAULT_MIGRATION_CONCURRENCY } from '../registry/index.js';
-import { createProgress, localActor, nonNegativeInteger } from './common.js';
+import { createProgress, interruptOnSignals, localActor, nonNegativeInteger } from './common.js';
 import { registerStorageUsage } from './storage-usage.js';
 
 /** Registers `storage …`. */
@@ -37,28 +37,15 @@ export function registerStorage(program: Command): void {
       const instance = await openRegistry(settings);
       try {
         const destination = await openDataPlane(settings, options.to);
-        const controller = new AbortController();
-        const interrupt = (): void => {
-          process.stderr.write('\ninterrupted: finishing the objects in flight; run the command again to resume\n');
-          controller.abort();
-        };
-        process.once('SIGINT', interrupt);
-        process.once('SIGTERM', interrupt);
+        const interruption = interruptOnSignals('finishing the objects in flight; run the command again to resume');
         const progress = createProgress('objects');
-        let started = false;
         try {
           const report = await instance.registry.migrateStorage(instance.dataPlane, destination, {
             actor: localActor(),
             ...(options.limit !== undefined ? { limit: options.limit } : {}),
             ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
-            signal: controller.signal,
-            onProgress: ({ done, total }) => {
-              if (!started) {
-                progress.start(total, `migrate → ${destination.backendId}`);
-                started = true;
-              }
-              progress.update(done);
-            },
+            signal: interruption.signal,
+            onProgress: ({ done, total }) => progress.report(done, total, `migrate → ${destination.backendId}`),
           });
           progress.stop();
           if (options.json) {
@@ -80,8 +67,7 @@ export function registerStorage(program: Command): void {
           if (!report.ok) process.exitCode = 1;
         } finally {
           progress.stop();
-          process.off('SIGINT', interrupt);
-          process.off('SIGTERM', interrupt);
+          interruption.release();
           await destination.close();
         }
       } finally {
@@ -114,29 +100,16 @@ function registerMove(storage: Command): void {
         throw new RegistryError('FIELD_INVALID', `--older-than must be a duration like 30s, 12h, 90d or 0; got ${JSON.stringify(options.olderThan)}`);
       }
       const instance = await openRegistry(loadSettings());
-      const controller = new AbortController();
-      const interrupt = (): void => {
-        process.stderr.write('\ninterrupted: finishing the object in flight; run the command again to resume\n');
-        controller.abort();
-      };
-      process.once('SIGINT', interrupt);
-      process.once('SIGTERM', interrupt);
+      const interruption = interruptOnSignals('finishing the object in flight; run the command again to resume');
       const progress = createProgress('objects');
-      let started = false;
       try {
         const report = await instance.registry.moveToColdTier({
           olderThanSeconds,
           actor: localActor(),
           dryRun: options.dryRun === true,
           ...(options.limit !== undefined ? { limit: options.limit } : {}),
-          signal: controller.signal,
-          onProgress: ({ done, total }) => {
-            if (!started) {
-              progress.start(total, `move → ${instance.registry.context.coldTier?.cold.backendId ?? 'cold'}`);
-              started = true;
-            }
-            progress.update(done);
-          },
+          signal: interruption.signal,
+          onProgress: ({ done, total }) => progress.report(done, total, `move → ${instance.registry.context.coldTier?.cold.backendId ?? 'cold'}`),
         });
         progress.stop();
         if (options.json) {
@@ -151,8 +124,7 @@ function registerMove(storage: Command): void {
         if (!report.ok) process.exitCode = 1;
       } finally {
         progress.stop();
-        process.off('SIGINT', interrupt);
-        process.off('SIGTERM', interrupt);
+        interruption.release();
         await instance.close();
       }
     });
