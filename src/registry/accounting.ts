@@ -49,7 +49,7 @@ export interface StorageUsage {
   readonly totals: {
     /** Distinct objects something references (packages, OCI, upload sessions), each once. */
     readonly referenced: ObjectFigures;
-    /** What the serving backend holds, by listing it. */
+    /** What the serving backend and the cold tier (if any) hold, by listing them; `id` names them joined by `+`. */
     readonly backend: ObjectFigures & { readonly id: string };
     /** Objects in the backend nothing references: bytes awaiting garbage collection. */
     readonly unreferenced: ObjectFigures;
@@ -148,16 +148,22 @@ export async function storageUsage(ctx: RegistryContext): Promise<StorageUsage> 
   const backend = { objects: 0, bytes: 0 };
   const unreferenced = { objects: 0, bytes: 0 };
   const listed = new Set<string>();
-  for await (const address of ctx.dataPlane.listObjects()) {
-    listed.add(address);
-    const record = known.get(address);
-    const size = record ? record.size : (await ctx.dataPlane.statObject(address))?.size;
-    if (size === undefined) continue; // removed between the listing and the stat
-    backend.objects += 1;
-    backend.bytes += size;
-    if (!record?.referenced) {
-      unreferenced.objects += 1;
-      unreferenced.bytes += size;
+  // Objects moved to a cold tier are held there, not by the serving backend;
+  // one caught between the two by a move counts once.
+  const planes = ctx.coldTier ? [ctx.coldTier.hot, ctx.coldTier.cold] : [ctx.dataPlane];
+  for (const plane of planes) {
+    for await (const address of plane.listObjects()) {
+      if (listed.has(address)) continue;
+      listed.add(address);
+      const record = known.get(address);
+      const size = record ? record.size : (await plane.statObject(address))?.size;
+      if (size === undefined) continue; // removed between the listing and the stat
+      backend.objects += 1;
+      backend.bytes += size;
+      if (!record?.referenced) {
+        unreferenced.objects += 1;
+        unreferenced.bytes += size;
+      }
     }
   }
   const referenced = { objects: 0, bytes: 0 };
@@ -171,5 +177,6 @@ export async function storageUsage(ctx: RegistryContext): Promise<StorageUsage> 
       missing.bytes += record.size;
     }
   }
-  return { producers, repositories, totals: { referenced, backend: { id: ctx.dataPlane.backendId, ...backend }, unreferenced, missing } };
+  const id = planes.map((plane) => plane.backendId).join('+');
+  return { producers, repositories, totals: { referenced, backend: { id, ...backend }, unreferenced, missing } };
 }

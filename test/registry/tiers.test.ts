@@ -113,6 +113,11 @@ describeEachDatabase('retrieval tiers: cold (streamable)', (target) => {
     assert.deepEqual(removed[0]?.payload, { content_address: removed[0]?.subject_id, backend_id: 'local' });
     // Moving again finds nothing: the copies left the hot backend.
     assert.equal((await instance.registry.moveToColdTier({ olderThanSeconds: 0, actor })).candidates, 0);
+    // Storage usage counts what the cold tier holds: nothing referenced is missing.
+    const usage = await instance.registry.storageUsage();
+    assert.equal(usage.totals.backend.id, 'local+cold-local');
+    assert.deepEqual(usage.totals.missing, { objects: 0, bytes: 0 });
+    assert.equal(usage.totals.backend.objects, usage.totals.referenced.objects + usage.totals.unreferenced.objects);
     await assertExact(instance);
   });
 });
