@@ -105,7 +105,7 @@ describeEachDatabase('events/event-feed', (target) => {
     assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
-  it('delivers a commit made through another connection (another process) to a waiting long poll promptly', async function () {
+  it('delivers a commit made through another connection (another process) to a waiting long poll by waking it', async function () {
     this.timeout(30_000);
     const other = await openDatabase(db.settings, db.schema ? { schema: db.schema } : {});
     const otherLog = new EventLog(other);
@@ -113,13 +113,12 @@ describeEachDatabase('events/event-feed', (target) => {
       const since = await log.lastSequence();
       const poll = log.waitForEvents(since, 10, undefined, 20_000);
       await until(() => log.feed.waiting === 1, 'the poll waits on the feed');
-      const committed = Date.now();
       await appendOn(other, otherLog, 'v1.package.created', 'from-elsewhere');
+      // SQLite: the data_version probe; PostgreSQL: NOTIFY. A poll that timed
+      // out would answer an empty page; how fast the wake-up is belongs to the
+      // native bench's cross-process latency case, not to this test.
       const page = await poll;
-      const latency = Date.now() - committed;
       assert.deepEqual(page.map((event) => event.subjectId), ['from-elsewhere']);
-      // SQLite: the 50 ms data_version probe; PostgreSQL: NOTIFY. The old 1 s poll could not do this reliably.
-      assert.ok(latency < 900, `delivered ${latency} ms after the commit`);
     } finally {
       await otherLog.close();
       await other.close();
