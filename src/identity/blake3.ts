@@ -5,8 +5,14 @@
  * falls back to a WASM build four times slower when the addon fails to
  * compile; importing the addon itself makes such a machine fail loudly at
  * start instead. See docs/adr/0008.
+ *
+ * Small inputs (event payloads, manifests) are the exception: creating a
+ * native hasher costs ~8 µs of N-API object set-up, far more than hashing a
+ * few hundred bytes, so inputs up to {@link SMALL_INPUT_BYTES} go through
+ * one reused WebAssembly hasher (hash-wasm), ~0.5 µs each. See docs/adr/0025.
  */
 import { createRequire } from 'node:module';
+import { createBLAKE3 } from 'hash-wasm';
 
 interface NativeHasher {
   update(data: Uint8Array): unknown;
@@ -86,8 +92,28 @@ export function createHash(): NativeHasher {
   return raw ? new RawHasher(raw.createHash()) : native.createHash();
 }
 
+/**
+ * Up to this many bytes, the reused WASM hasher beats a new native one
+ * (fixed ~10 µs vs ~1.2 µs per KiB more; measured crossover ~9 KiB).
+ */
+export const SMALL_INPUT_BYTES = 8 * 1024;
+
+// One instance for the process: init/update/digest run synchronously back to
+// back, so calls can never interleave on it.
+const small = await createBLAKE3();
+
 /** BLAKE3-256 of `bytes` as a 32-byte buffer. */
 export function blake3(bytes: Uint8Array): Buffer {
+  if (bytes.byteLength <= SMALL_INPUT_BYTES) {
+    small.init();
+    small.update(bytes);
+    const out = small.digest('binary');
+    return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  }
+  return nativeBlake3(bytes);
+}
+
+function nativeBlake3(bytes: Uint8Array): Buffer {
   if (!raw) return native.hash(bytes);
   const hash = raw.createHash();
   hash.update(bytes);
@@ -104,8 +130,13 @@ export function blake3Hex(bytes: Uint8Array): string {
  * the empty input. Called at startup by every entry point.
  */
 export function assertNativeBlake3(): void {
-  const empty = blake3Hex(new Uint8Array(0));
-  if (empty !== 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262') {
+  const expected = 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262';
+  const empty = nativeBlake3(new Uint8Array(0)).toString('hex');
+  if (empty !== expected) {
     throw new Error(`native BLAKE3 self-test failed: empty input hashed to ${empty}`);
+  }
+  const emptySmall = blake3Hex(new Uint8Array(0));
+  if (emptySmall !== expected) {
+    throw new Error(`small-input BLAKE3 self-test failed: empty input hashed to ${emptySmall}`);
   }
 }

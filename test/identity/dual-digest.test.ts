@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { DualDigestHasher, DualDigestStream, EMPTY_DIGESTS, dualDigestOf, dualDigestOfStream, blake3Hex, assertNativeBlake3 } from '../../src/identity/index.js';
+import { SMALL_INPUT_BYTES, blake3 } from '../../src/identity/blake3.js';
 
 /** The official BLAKE3 test-vector input: bytes 0..250 repeating. */
 function vectorInput(length: number): Uint8Array {
@@ -85,5 +86,23 @@ describe('identity/dual-digest', () => {
     hasher.digest();
     assert.throws(() => hasher.update(Buffer.from('x')), /after digest/);
     assert.throws(() => hasher.digest(), /twice/);
+  });
+
+  it('one-shot blake3() agrees with @noble/hashes on both sides of the small-input switch', () => {
+    for (const length of [0, 1, 64, 1024, SMALL_INPUT_BYTES - 1, SMALL_INPUT_BYTES, SMALL_INPUT_BYTES + 1, 3 * SMALL_INPUT_BYTES]) {
+      const input = randomBytes(length);
+      assert.equal(blake3(input).toString('hex'), Buffer.from(nobleBlake3(input)).toString('hex'), `length ${length}`);
+      // A view into a larger buffer hashes only the view.
+      const padded = Buffer.concat([Buffer.from('xx'), input, Buffer.from('yy')]);
+      assert.equal(blake3(padded.subarray(2, 2 + length)).toString('hex'), Buffer.from(nobleBlake3(input)).toString('hex'), `view of length ${length}`);
+    }
+  });
+
+  it('returns a digest the next call does not overwrite', () => {
+    const first = blake3(Buffer.from('abc'));
+    const copy = Buffer.from(first);
+    blake3(Buffer.from('def'));
+    assert.ok(first.equals(copy));
+    assert.equal(copy.toString('hex'), '6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85');
   });
 });
