@@ -6,10 +6,12 @@
 import os from 'node:os';
 import { SingleBar, Presets } from 'cli-progress';
 import { loadSettings } from '../config.js';
-import { openRegistry, type OpenRegistryOptions, type RegistryInstance } from '../app.js';
+// Type-only: the composition root (database drivers, storage SDKs) loads when a command runs, not at start-up.
+import type { OpenRegistryOptions, RegistryInstance } from '../app.js';
 
 /** Opens the registry configured by the environment, runs `work`, always closes. */
 export async function withRegistry<T>(work: (instance: RegistryInstance) => Promise<T>, options: OpenRegistryOptions = {}): Promise<T> {
+  const { openRegistry } = await import('../app.js');
   const instance = await openRegistry(loadSettings(), options);
   try {
     return await work(instance);

@@ -7,7 +7,6 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadSettings, parseZeroableDuration, type StorageBackendName } from '../config.js';
-import { openDataPlane, openRegistry } from '../app.js';
 import type { DataPlane } from '../dataplane/index.js';
 import { createProgress, interruptOnSignals, localActor, nonNegativeInteger } from './common.js';
 
@@ -29,6 +28,7 @@ export function registerGc(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (options: { dryRun?: boolean; grace?: number; limit?: number; json?: boolean }) => {
       const settings = loadSettings();
+      const { openDataPlane, openRegistry } = await import('../app.js');
       const instance = await openRegistry(settings);
       const extra: DataPlane[] = [];
       try {

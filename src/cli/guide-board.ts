@@ -12,7 +12,8 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { PushStateFile, defaultPushStatePath, matchesRecord, pushPackage, type FileRecord } from '../client/index.js';
 import { RegistryError } from '../errors/index.js';
-import { compileMetadataSchema, guessMediaType, type PackageView, type Registry, type SchemaViolation } from '../registry/index.js';
+import type { PackageView, Registry, SchemaViolation } from '../registry/index.js';
+import { guessMediaType } from '../registry/media-types.js';
 import { localActor, withRegistry } from './common.js';
 import { walk } from './ingest.js';
 import { positiveInteger } from './push.js';
@@ -113,6 +114,7 @@ async function readRun(dir: string, retention: Readonly<Record<string, string>>)
     throw new RegistryError('FIELD_INVALID', `${path.join(dir, RUN_FILE)}: ${(error as Error).message}`, undefined, { cause: error });
   }
   // Checked here before anything is created; the registry checks again against the registered schema.
+  const { compileMetadataSchema } = await import('../registry/metadata-schemas.js');
   const validate = compileMetadataSchema((await readShippedSchema(GUIDE_BOARD_SCHEMA)).schema);
   const violations = validate(metadata);
   if (violations.length > 0) throw violationError(violations);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import type { Command } from 'commander';
 import { RegistryError } from '../errors/index.js';
-import { guessMediaType } from '../registry/index.js';
+import { guessMediaType } from '../registry/media-types.js';
 import { createProgress, localActor, withRegistry } from './common.js';
 
 interface IngestOptions {

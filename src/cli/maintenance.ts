@@ -4,7 +4,6 @@
  */
 import { Option, type Command } from 'commander';
 import { loadSettings } from '../config.js';
-import { migrateDatabase, openDatabase } from '../db/index.js';
 import { createProgress, withRegistry } from './common.js';
 
 /** Registers the operator commands. */
@@ -13,6 +12,7 @@ export function registerMaintenance(program: Command): void {
     .command('migrate')
     .description('apply pending database migrations and exit')
     .action(async () => {
+      const { migrateDatabase, openDatabase } = await import('../db/index.js');
       const db = await openDatabase(loadSettings().database);
       try {
         const applied = await migrateDatabase(db);

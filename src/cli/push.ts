@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DEFAULT_CHUNK_SIZE, PushStateFile, defaultPushStatePath, pushPackage, type Package } from '../client/index.js';
 import { RegistryError } from '../errors/index.js';
-import { guessMediaType } from '../registry/index.js';
+import { guessMediaType } from '../registry/media-types.js';
 import { createProgress } from './common.js';
 import { parseMetadata, walk } from './ingest.js';
 import { addRemoteOptions, openClient, runRemote, type RemoteOptions } from './remote-events.js';

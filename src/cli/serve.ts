@@ -4,16 +4,8 @@
  */
 import type { Command } from 'commander';
 import { loadSettings } from '../config.js';
-import { openRegistry } from '../app.js';
-import { createLogger } from '../logging.js';
-import { startServer } from '../http/server.js';
-import { loopbackWhileOpen, startMetricsServer } from '../http/observability/index.js';
 import { VERSION } from '../version.js';
-import { openHttpAuth } from '../http/auth/index.js';
-import { principalOf } from '../http/principal.js';
 import { registerShippedSchemas } from './shipped-schemas.js';
-import { loadSinksFile, startSinks } from '../sinks/index.js';
-import { startGcWorker } from '../registry/index.js';
 
 /** Registers `serve`. */
 export function registerServe(program: Command): void {
@@ -21,6 +13,11 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('migrate the database, then serve HTTP on ARTIFACTSTORE_LISTEN until interrupted')
     .action(async () => {
+      // The HTTP stack, drivers and sinks load only for `serve`: other commands start without them.
+      const [{ openRegistry }, { createLogger }, { startServer }, { loopbackWhileOpen, startMetricsServer }, { openHttpAuth }, { principalOf }, { loadSinksFile, startSinks }, { startGcWorker }] = await Promise.all([
+        import('../app.js'), import('../logging.js'), import('../http/server.js'), import('../http/observability/index.js'),
+        import('../http/auth/index.js'), import('../http/principal.js'), import('../sinks/index.js'), import('../registry/index.js'),
+      ]);
       const settings = loadSettings();
       const logger = createLogger(settings.logLevel);
       const authentication = settings.auth ? await openHttpAuth(settings.auth, settings.listen.host, logger) : undefined;

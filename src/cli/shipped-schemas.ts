@@ -10,7 +10,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegistryError } from '../errors/index.js';
-import { assertSchemaName, type Registry } from '../registry/index.js';
+import type { Registry } from '../registry/index.js';
 
 /** `schemas/` of this installation (`src/cli/` and `dist/cli/` are both two levels below the root). */
 export const SHIPPED_SCHEMAS_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
@@ -29,7 +29,9 @@ export interface ShippedSchema {
  * @throws RegistryError METADATA_SCHEMA_NOT_FOUND, METADATA_SCHEMA_INVALID (not a JSON object).
  */
 export async function readShippedSchema(name: string, dir = SHIPPED_SCHEMAS_DIR): Promise<ShippedSchema> {
-  assertSchemaName(name);
+  // Loaded on use: JSON Schema (ajv) is not needed to start the CLI.
+  const schemas: typeof import('../registry/metadata-schemas.js') = await import('../registry/metadata-schemas.js');
+  schemas.assertSchemaName(name);
   let text: string;
   try {
     text = await readFile(path.join(dir, `${name}.json`), 'utf8');

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { loadSettings } from '../config.js';
 import { RegistryError } from '../errors/index.js';
-import { loadSinksFile, readSinkStatus, type SinkStatus } from '../sinks/index.js';
+import type { SinkStatus } from '../sinks/index.js';
 import { withRegistry } from './common.js';
 
 /** Registers `sinks`. */
@@ -20,6 +20,7 @@ export function registerSinks(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const settings = loadSettings();
       if (settings.sinksFile === undefined) throw new RegistryError('CONFIG_INVALID', 'ARTIFACTSTORE_SINKS_FILE is not set: no sinks are configured');
+      const { loadSinksFile, readSinkStatus } = await import('../sinks/index.js');
       const configs = loadSinksFile(settings.sinksFile).sinks;
       const status = await withRegistry(({ db, log }) => readSinkStatus(db, log, configs));
       process.stdout.write(options.json ? `${JSON.stringify({ sinks: status }, null, 2)}\n` : renderTable(status));

@@ -9,9 +9,8 @@
  */
 import { Option, type Command } from 'commander';
 import { loadSettings, parseDuration, type StorageBackendName } from '../config.js';
-import { openDataPlane, openRegistry } from '../app.js';
 import { RegistryError } from '../errors/index.js';
-import { DEFAULT_MIGRATION_CONCURRENCY } from '../registry/index.js';
+import { DEFAULT_MIGRATION_CONCURRENCY } from '../registry/storage-migration.js';
 import { createProgress, interruptOnSignals, localActor, nonNegativeInteger } from './common.js';
 import { registerStorageUsage } from './storage-usage.js';
 
@@ -34,6 +33,7 @@ export function registerStorage(program: Command): void {
       if (options.to === settings.storage.backend) {
         throw new RegistryError('CONFIG_INVALID', `--to ${options.to} names the backend this deployment already uses (ARTIFACTSTORE_STORAGE_BACKEND=${settings.storage.backend})`);
       }
+      const { openDataPlane, openRegistry } = await import('../app.js');
       const instance = await openRegistry(settings);
       try {
         const destination = await openDataPlane(settings, options.to);
@@ -99,6 +99,7 @@ function registerMove(storage: Command): void {
       if (olderThanSeconds === undefined || olderThanSeconds === null) {
         throw new RegistryError('FIELD_INVALID', `--older-than must be a duration like 30s, 12h, 90d or 0; got ${JSON.stringify(options.olderThan)}`);
       }
+      const { openRegistry } = await import('../app.js');
       const instance = await openRegistry(loadSettings());
       const interruption = interruptOnSignals('finishing the object in flight; run the command again to resume');
       const progress = createProgress('objects');
