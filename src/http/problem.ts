@@ -7,6 +7,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { RegistryError, isRegistryError } from '../errors/index.js';
 import { endAfterHeaders } from './connection.js';
+import { requestLogger } from './observability/context.js';
 
 /** URI prefix of problem types; the suffix is the error code, lowercased. */
 export const PROBLEM_TYPE_BASE = 'https://artifactstore.dev/problems/';
@@ -27,8 +28,9 @@ export function problemOf(error: RegistryError, instance: string): Record<string
 /** The one error middleware of native routes. Unknown errors become a logged 500 without internals. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, request, response, _next) => {
+    const log = requestLogger(request, logger);
     if (response.headersSent) {
-      endAfterHeaders(logger, error, request.originalUrl, response);
+      endAfterHeaders(log, error, request.originalUrl, response);
       return;
     }
     let registryError: RegistryError;
@@ -37,10 +39,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     } else if (isBodyParserError(error)) {
       registryError = new RegistryError('FIELD_INVALID', `request body: ${error.message}`);
     } else {
-      logger.error({ err: error, method: request.method, url: request.originalUrl }, 'unhandled error');
+      log.error({ err: error, method: request.method, url: request.originalUrl }, 'unhandled error');
       registryError = new RegistryError('INTERNAL', 'the server failed to handle this request; see its log');
     }
-    if (registryError.status >= 500 && isRegistryError(error)) logger.error({ err: error, url: request.originalUrl }, registryError.message);
+    if (registryError.status >= 500 && isRegistryError(error)) log.error({ err: error, url: request.originalUrl }, registryError.message);
     if (registryError.status === 401) response.setHeader('WWW-Authenticate', 'Basic realm="artifactstore", Bearer realm="artifactstore"');
     response.status(registryError.status).type('application/problem+json').send(JSON.stringify(problemOf(registryError, request.originalUrl)));
   };

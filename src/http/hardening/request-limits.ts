@@ -16,6 +16,7 @@ import type { HttpLimits } from '../../config.js';
 import { RegistryError } from '../../errors/index.js';
 import { ociErrorHandler } from '../oci/errors.js';
 import { principalOf } from '../principal.js';
+import { requestLogger } from '../observability/context.js';
 import { problemHandler } from '../problem.js';
 import { DEFAULT_MAX_KEYS, TokenBuckets } from './token-bucket.js';
 
@@ -105,7 +106,7 @@ export function requestLimits(options: RequestLimitOptions, logger: Logger): Req
     if (buckets !== undefined) {
       const taken = buckets.take(key);
       if (!taken.allowed) {
-        logger.debug({ caller: key, method: request.method, retryAfter: taken.retryAfterSeconds }, 'rate limit exceeded');
+        requestLogger(request, logger).debug({ caller: key, method: request.method, retryAfter: taken.retryAfterSeconds }, 'rate limit exceeded');
         refuse(request, response, taken.retryAfterSeconds, `more than ${options.rateLimitPerSecond} requests per second (burst ${options.rateLimitBurst}); retry after ${taken.retryAfterSeconds}s`, next);
         return;
       }
@@ -113,7 +114,7 @@ export function requestLimits(options: RequestLimitOptions, logger: Logger): Req
     if (maxUploads > 0 && isUploadRequest(request)) {
       const current = inFlight.get(key) ?? 0;
       if (current >= maxUploads) {
-        logger.debug({ caller: key, method: request.method, inFlight: current }, 'concurrent upload limit exceeded');
+        requestLogger(request, logger).debug({ caller: key, method: request.method, inFlight: current }, 'concurrent upload limit exceeded');
         refuse(request, response, UPLOAD_RETRY_AFTER_SECONDS, `at most ${maxUploads} uploads may be in flight at once`, next);
         return;
       }

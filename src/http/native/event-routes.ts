@@ -5,6 +5,7 @@
  * resumable with `Last-Event-ID`).
  */
 import { principalOf } from '../principal.js';
+import { requestLogger } from '../observability/context.js';
 import { eventVisibility } from '../auth/visibility.js';
 import { once } from 'node:events';
 import { setInterval, clearInterval } from 'node:timers';
@@ -99,7 +100,7 @@ export const eventRoutes: NativeRoute[] = [
         }
       } catch (error) {
         // Headers are out: a failure can only end the stream; the client resumes with Last-Event-ID.
-        if (!signal.aborted) logger.warn({ err: error, url: request.originalUrl }, 'event stream failed');
+        if (!signal.aborted) requestLogger(request, logger).warn({ err: error, url: request.originalUrl }, 'event stream failed');
       } finally {
         clearInterval(keepalive);
         controller.abort();

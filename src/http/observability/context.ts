@@ -2,12 +2,12 @@
  * @module http/observability/context
  * The per-request context: its id and its logger (a child with
  * `request_id`). Handlers and error renderers reach them through
- * {@link requestIdOf} and {@link requestLogger}; code that was handed a
- * logger once, at construction, gets the id anyway through the ambient
- * logger (see {@link ambientLogger}), which reads the context of the
- * request being handled from AsyncLocalStorage.
+ * {@link requestIdOf} and {@link requestLogger} from the request they hold.
+ *
+ * Deliberately not AsyncLocalStorage: on Node 20 it turns on async hooks
+ * for every promise and I/O callback in the process, which measured a third
+ * of the server's CPU when streaming a blob from S3 (docs/adr/0025).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Request } from 'express';
 import type { Logger } from 'pino';
 
@@ -20,12 +20,10 @@ export interface RequestContext {
 }
 
 const CONTEXT = Symbol('artifactstore.requestContext');
-const current = new AsyncLocalStorage<RequestContext>();
 
-/** Attaches `context` to `request` and runs `next` (and everything it leads to) inside it. */
-export function runWithRequestContext(request: Request, context: RequestContext, next: () => void): void {
+/** Attaches `context` to `request`. */
+export function attachRequestContext(request: Request, context: RequestContext): void {
   (request as unknown as Record<symbol, RequestContext>)[CONTEXT] = context;
-  current.run(context, next);
 }
 
 /** The context of `request`, when the observability middleware saw it. */
@@ -41,28 +39,4 @@ export function requestIdOf(request: Request): string | undefined {
 /** The logger of `request` (lines carry `request_id`), or `fallback` outside the middleware. */
 export function requestLogger(request: Request, fallback: Logger): Logger {
   return requestContextOf(request)?.logger ?? fallback;
-}
-
-/** The context of the request whose handling is running now, if any. */
-export function currentRequestContext(): RequestContext | undefined {
-  return current.getStore();
-}
-
-/**
- * A child of `logger` that adds `request_id` to every line logged while a
- * request is being handled (routers and error renderers built once per app
- * log through it), and nothing outside requests.
- */
-export function ambientLogger(logger: Logger): Logger {
-  return logger.child(
-    {},
-    {
-      formatters: {
-        log: (object: object): object => {
-          const id = current.getStore()?.id;
-          return id === undefined || 'request_id' in object ? object : { request_id: id, ...object };
-        },
-      },
-    },
-  );
 }

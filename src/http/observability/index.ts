@@ -6,7 +6,7 @@
  */
 export { createHttpObservability, type HttpObservability, type HttpObservabilityOptions } from './middleware.js';
 export { isLoopbackAddress, loopbackWhileOpen, metricsDenied, type MetricsAuthorizer } from './access.js';
-export { currentRequestContext, requestContextOf, requestIdOf, requestLogger, type RequestContext } from './context.js';
+export { requestContextOf, requestIdOf, requestLogger, type RequestContext } from './context.js';
 export { acceptableRequestId, REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 export { methodLabelOf, routeTemplateOf, UNMATCHED_ROUTE, uploadApiOf } from './routes.js';
 export { startMetricsServer, type RunningMetricsServer } from './metrics-server.js';

@@ -19,7 +19,7 @@ import type { Registry } from '../../registry/index.js';
 import { checkReadiness, createMetrics, sanitizeUrl, type Metrics } from '../../observability/index.js';
 import { principalOf } from '../principal.js';
 import { loopbackWhileOpen, metricsDenied, type MetricsAuthorizer } from './access.js';
-import { ambientLogger, runWithRequestContext } from './context.js';
+import { attachRequestContext } from './context.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 import { methodLabelOf, routeTemplateOf, uploadApiOf } from './routes.js';
 
@@ -111,12 +111,13 @@ export function createHttpObservability(registry: Registry, logger: Logger, opti
         'request',
       );
     });
-    runWithRequestContext(request, {
+    attachRequestContext(request, {
       id,
       get logger() {
         return requestLog();
       },
-    }, next);
+    });
+    next();
   };
 
   const serveMetrics: RequestHandler = async (request, response) => {
@@ -130,7 +131,7 @@ export function createHttpObservability(registry: Registry, logger: Logger, opti
     response.status(report.status === 'ready' ? 200 : 503).setHeader('Cache-Control', 'no-store').json(report);
   };
 
-  return { metrics, logger: ambientLogger(logger), middleware, serveMetrics, serveReady };
+  return { metrics, logger, middleware, serveMetrics, serveReady };
 }
 
 /** True when the request announces a body (a length above 0, or chunked). */

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { RegistryError, isRegistryError } from '../../errors/index.js';
 import { API_VERSION_HEADER, API_VERSION } from './headers.js';
 import { endAfterHeaders, isClientAbort } from '../connection.js';
+import { requestLogger } from '../observability/context.js';
 
 /** The OCI envelope for one error. */
 export function ociErrorBody(error: RegistryError): { errors: Array<{ code: string; message: string; detail: unknown }> } {
@@ -19,18 +20,19 @@ export function ociErrorBody(error: RegistryError): { errors: Array<{ code: stri
 /** The one error middleware of `/v2/`. Unknown errors become a logged 500 without internals. */
 export function ociErrorHandler(logger: Logger, challenge?: (request: Request, scope: string | undefined) => string): ErrorRequestHandler {
   return (error: unknown, request, response, _next) => {
+    const log = requestLogger(request, logger);
     if (response.headersSent) {
-      endAfterHeaders(logger, error, request.originalUrl, response);
+      endAfterHeaders(log, error, request.originalUrl, response);
       return;
     }
     let registryError: RegistryError;
     if (isRegistryError(error)) {
       registryError = error;
-      if (registryError.status >= 500) logger.error({ err: error, url: request.originalUrl }, registryError.message);
+      if (registryError.status >= 500) log.error({ err: error, url: request.originalUrl }, registryError.message);
     } else if (isClientAbort(error)) {
       registryError = new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete');
     } else {
-      logger.error({ err: error, method: request.method, url: request.originalUrl }, 'unhandled error');
+      log.error({ err: error, method: request.method, url: request.originalUrl }, 'unhandled error');
       registryError = new RegistryError('INTERNAL', 'the server failed to handle this request; see its log');
     }
     response.status(registryError.status);
