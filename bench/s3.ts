@@ -21,7 +21,7 @@
  * /proc/<pid>/clear_refs before, VmRSS polled every 20 ms).
  *
  * Environment (optional): `S3_BENCH_MIB` blob size in MiB (default 1024),
- * `S3_BENCH_ROUNDS` (default 3), `S3_BENCH_NO_BUILD=1` to run the `dist/`
+ * `S3_BENCH_ROUNDS` (default 3), `S3_BENCH_PULLS` (pulls per round, default 1), `S3_BENCH_NO_BUILD=1` to run the `dist/`
  * already built instead of rebuilding it.
  */
 import { DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -130,7 +130,9 @@ async function launchServer(label: string, cwd: string, port: number, extra: Nod
     ARTIFACTSTORE_HTTP_RATE_LIMIT: '0',
     ARTIFACTSTORE_HTTP_MAX_CONCURRENT_UPLOADS: '0',
   };
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'artifactstore.js'), 'serve'], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server, which NODE_OPTIONS refuses.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'bin', 'artifactstore.js'), 'serve'], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   child.stderr.on('data', (data: Buffer) => (tail = (tail + data.toString()).slice(-8192)));
   if (child.pid === undefined) throw new Error(`${label}: could not start`);
@@ -192,6 +194,9 @@ export const s3: Benchmark = {
   async run() {
     const mib = Number(process.env.S3_BENCH_MIB ?? 1024);
     const rounds = Number(process.env.S3_BENCH_ROUNDS ?? 3);
+    // Pulls are short and noisy: each round can pull (SDK, streamed, redirected) several times; medians over all.
+    const pullsPerRound = Number(process.env.S3_BENCH_PULLS ?? 1);
+    if (!Number.isSafeInteger(pullsPerRound) || pullsPerRound < 1) throw new Error('S3_BENCH_PULLS must be a whole number ≥ 1');
     if (!Number.isSafeInteger(mib) || mib < 1) throw new Error('S3_BENCH_MIB must be a whole number of MiB ≥ 1');
     if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error('S3_BENCH_ROUNDS must be a whole number ≥ 1');
     if (process.env.S3_BENCH_NO_BUILD !== '1' || !existsSync(path.join(REPO_ROOT, 'dist', 'cli', 'main.js'))) {
@@ -245,13 +250,16 @@ export const s3: Benchmark = {
           pushCpu.push(cpuSeconds(ours.pid) - cpuBefore);
           seconds.push.push(pushed.result.seconds);
           rss.push(pushed.peakBytes);
-          const got = await timed(() => sdkDownload(client, env.bucket, sdkKey));
-          if (got.result !== blob.size) throw new Error(`SDK download gave ${got.result} bytes, expected ${blob.size}`);
-          seconds.sdkGet.push(got.seconds);
-          const pullCpuBefore = cpuSeconds(ours.pid);
-          seconds.pull.push((await timed(() => pullBlob(oursTarget, REPO, blob.digest, blob.size))).seconds);
-          pullCpu.push(cpuSeconds(ours.pid) - pullCpuBefore);
-          seconds.redirect.push((await timed(() => pullRedirected(redirectTarget, blob.digest, blob.size))).seconds);
+          for (let pull = 0; pull < pullsPerRound; pull += 1) {
+            const got = await timed(() => sdkDownload(client, env.bucket, sdkKey));
+            if (got.result !== blob.size) throw new Error(`SDK download gave ${got.result} bytes, expected ${blob.size}`);
+            seconds.sdkGet.push(got.seconds);
+            const pullCpuBefore = cpuSeconds(ours.pid);
+            seconds.pull.push((await timed(() => pullBlob(oursTarget, REPO, blob.digest, blob.size))).seconds);
+            pullCpu.push(cpuSeconds(ours.pid) - pullCpuBefore);
+            seconds.redirect.push((await timed(() => pullRedirected(redirectTarget, blob.digest, blob.size))).seconds);
+            if (pullsPerRound > 1) console.log(`    pull ${pull + 1}: SDK get ${got.seconds.toFixed(2)} s, pull ${seconds.pull[seconds.pull.length - 1]!.toFixed(2)} s (server CPU ${pullCpu[pullCpu.length - 1]!.toFixed(2)} s), via 307 ${seconds.redirect[seconds.redirect.length - 1]!.toFixed(2)} s`);
+          }
           // RGW keeps data in RAM: drop this round's baseline object now.
           await client.send(new DeleteObjectCommand({ Bucket: env.bucket, Key: sdkKey }));
           const show = (values: number[]): string => `${values[values.length - 1]!.toFixed(2)} s`;
