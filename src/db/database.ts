@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { DatabaseSettings } from '../config.js';
-import { CachingSqliteClient, pgQueryIn, sqliteStatementsOf, type NamedStatement } from './statements.js';
+import { CachingSqliteClient, SqliteTransactions } from './statements.js';
+import { GroupCommitter } from './group-commit.js';
 
 // int8 (bigint) arrives from pg as a string by default; sequences and sizes
 // stay far below 2^53, so numbers keep both dialects' rows identical.
@@ -105,40 +106,51 @@ function migrationConfig(db: Database): Knex.MigratorConfig {
 }
 
 /**
- * Runs `work` in one write transaction that first takes the event sequence
- * counter's lock, so write transactions run one at a time and see each
+ * Runs `work` in one write transaction that holds the event sequence lock
+ * from its start, so write transactions run one at a time and see each
  * other's commits: a use case's reads and the events it records are atomic
  * (no check-then-act race), and on SQLite a second process waits on
  * busy_timeout instead of failing with SQLITE_BUSY on a stale snapshot.
- * Appends serialise on that row anyway (docs/adr/0009), so taking it early
+ * Appends serialise on that lock anyway (docs/adr/0009), so taking it early
  * costs only the length of the reads. Callbacks registered with
- * `afterCommit` run once the transaction has committed.
+ * `afterCommit` run once the transaction has committed; the promise settles
+ * after the commit. On PostgreSQL the transactions queued meanwhile in this
+ * process commit together, each in a savepoint of its own (docs/adr/0027).
  */
 export async function withTransaction<T>(
   db: Database,
   work: (trx: Transaction, afterCommit: (callback: () => void) => void) => Promise<T>,
 ): Promise<T> {
+  if (db.client === 'postgres') return groupCommitterOf(db).run(work);
   const callbacks: Array<() => void> = [];
-  const result = await db.knex.transaction(async (trx) => {
-    await lockSequence(db, trx);
-    return work(trx, (callback) => callbacks.push(callback));
-  });
+  // BEGIN IMMEDIATE takes the database write lock at once: the lock the counter row stands for.
+  const result = await sqliteTransactionsOf(db).run((trx) => work(trx, (callback) => callbacks.push(callback)));
   for (const callback of callbacks) callback();
   return result;
 }
 
-const LOCK_SEQUENCE_SQLITE = 'UPDATE event_sequence SET last_sequence = last_sequence WHERE id = 1';
-const LOCK_SEQUENCE_PG: NamedStatement = { name: 'artifactstore_lock_sequence', text: 'SELECT last_sequence FROM event_sequence WHERE id = 1 FOR UPDATE' };
+const groupCommitters = new WeakMap<Knex, GroupCommitter>();
 
-/**
- * Takes the event sequence counter's lock in `trx` (docs/adr/0009): on
- * SQLite a no-op UPDATE that takes the database write lock at once, on
- * PostgreSQL a row lock. A prepared statement on the transaction's own
- * connection (docs/adr/0023): every write transaction pays this.
- */
-async function lockSequence(db: Database, trx: Transaction): Promise<void> {
-  if (db.client === 'sqlite') (await sqliteStatementsOf(trx)).prepare(LOCK_SEQUENCE_SQLITE).run();
-  else await pgQueryIn(trx, LOCK_SEQUENCE_PG, []);
+/** The group committer of a PostgreSQL database, built on first use. */
+function groupCommitterOf(db: Database): GroupCommitter {
+  let committer = groupCommitters.get(db.knex);
+  if (!committer) {
+    committer = new GroupCommitter(db.knex);
+    groupCommitters.set(db.knex, committer);
+  }
+  return committer;
+}
+
+const sqliteTransactions = new WeakMap<Knex, SqliteTransactions>();
+
+/** The write-transaction runner of a SQLite database, built on first use (docs/adr/0026). */
+function sqliteTransactionsOf(db: Database): SqliteTransactions {
+  let transactions = sqliteTransactions.get(db.knex);
+  if (!transactions) {
+    transactions = new SqliteTransactions(db.knex, knexFactory);
+    sqliteTransactions.set(db.knex, transactions);
+  }
+  return transactions;
 }
 
 /** Rows of a raw query, whatever the dialect returns. */

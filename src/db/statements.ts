@@ -100,6 +100,8 @@ interface KnexSqliteClient {
   _query(connection: BetterSqlite3.Database, obj: KnexQueryObject): Promise<KnexQueryObject>;
   _formatBindings(bindings: unknown[] | undefined): unknown[];
   _optSafeIntegers(options: unknown): boolean | undefined;
+  /** knex clients are EventEmitters (query events). */
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 const requireCjs = createRequire(import.meta.url);
@@ -155,4 +157,90 @@ export function sqliteValue(value: string | number | boolean | null | undefined)
   if (value === undefined) return null;
   if (typeof value === 'boolean') return value ? 1 : 0;
   return value;
+}
+
+/** What {@link PinnedSqliteClient} needs of the knex it serves. */
+interface PinnedKnex {
+  client: PinnedSqliteClient;
+  isTransaction?: boolean;
+  isCompleted?: () => boolean;
+}
+
+/**
+ * A knex client without a pool of its own, whose every query runs on the
+ * connection {@link SqliteTransactions.run} has pinned for the transaction
+ * in progress. Built once per database: knex's own `transaction()` builds a
+ * new client and a new knex object (dozens of closures) for every
+ * transaction, which cost ~130 µs per transaction — more than the append
+ * it wraps (docs/adr/0026).
+ */
+class PinnedSqliteClient extends CachingSqliteClient {
+  /** The connection of the transaction in progress, if one is. */
+  pinned: BetterSqlite3.Database | undefined;
+  /** Marks this client's queries as running inside a transaction (knex reads it for nested transactions and DDL). */
+  readonly transacting = true;
+
+  async acquireConnection(): Promise<BetterSqlite3.Database> {
+    if (this.pinned === undefined) throw new Error('Transaction query already complete, run with DEBUG=knex:tx for more info');
+    return this.pinned;
+  }
+
+  async releaseConnection(): Promise<void> {
+    // The connection belongs to the database's pool; SqliteTransactions.run returns it.
+  }
+}
+
+/**
+ * Write transactions on SQLite without knex's per-transaction set-up: one
+ * knex bound to a pinned client is built once and handed to every
+ * transaction, the pool's one connection is pinned for the transaction's
+ * length, and BEGIN IMMEDIATE / COMMIT / ROLLBACK run synchronously on it.
+ * The transaction object is a knex (queries, raw, schema) that also answers
+ * `isCompleted()`; it must not be kept after the transaction ends (queries
+ * then fail, as they do on a knex transaction).
+ */
+export class SqliteTransactions {
+  private readonly client: PinnedSqliteClient;
+  private readonly trx: Transaction;
+
+  constructor(private readonly root: Knex, knexFactory: (config: Knex.Config) => Knex) {
+    const trx = knexFactory({ client: PinnedSqliteClient as unknown as Knex.Config['client'], useNullAsDefault: true }) as unknown as PinnedKnex;
+    this.client = trx.client;
+    trx.isTransaction = true;
+    trx.isCompleted = () => this.client.pinned === undefined;
+    // Query events reach the root knex, as a knex transaction's do: metrics listen there.
+    for (const event of ['start', 'query', 'query-error', 'query-response'] as const) {
+      this.client.on(event, (...args: unknown[]) => (root.client as { emit(event: string, ...args: unknown[]): void }).emit(event, ...args));
+    }
+    this.trx = trx as unknown as Transaction;
+  }
+
+  /**
+   * Runs `work` in one IMMEDIATE transaction (the database write lock taken
+   * at BEGIN, waiting up to busy_timeout for another process): commits when
+   * it resolves, rolls back when it throws.
+   */
+  async run<T>(work: (trx: Transaction) => Promise<T>): Promise<T> {
+    const pool = this.root.client as { acquireConnection(): Promise<BetterSqlite3.Database>; releaseConnection(connection: BetterSqlite3.Database): Promise<unknown> };
+    const connection = await pool.acquireConnection();
+    try {
+      const statements = sqliteStatementsFor(connection);
+      statements.prepare('BEGIN IMMEDIATE').run();
+      this.client.pinned = connection;
+      let result: T;
+      try {
+        result = await work(this.trx);
+        this.client.pinned = undefined;
+        statements.prepare('COMMIT').run();
+      } catch (error) {
+        this.client.pinned = undefined;
+        // SQLite may have rolled back on its own (e.g. a full disk): only roll back what is still open.
+        if (connection.inTransaction) statements.prepare('ROLLBACK').run();
+        throw error;
+      }
+      return result;
+    } finally {
+      await pool.releaseConnection(connection);
+    }
+  }
 }
