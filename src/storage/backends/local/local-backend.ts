@@ -30,6 +30,7 @@ import { errorCode, isMissing, storageFailure } from './fs-errors.js';
 import { confinedPath } from './paths.js';
 import { publishFile, type PublishMode } from './publish.js';
 import { LocalUploads, UPLOADS_DIRECTORY } from './uploads.js';
+import { EarlyWriteback } from './writeback.js';
 
 export type { PublishMode };
 
@@ -138,17 +139,24 @@ class LocalDiskBackend implements LocalBackend {
     // digest check in a wrapper) and must reach it unchanged; everything
     // else that fails here is the disk's.
     let sourceFailure: { error: unknown } | undefined;
-    async function* guarded(): AsyncGenerator<Uint8Array> {
-      try {
-        for await (const chunk of source) yield chunk;
-      } catch (error) {
-        sourceFailure = { error };
-        throw error;
-      }
-    }
     // `flush` fsyncs before the descriptor closes, and the pipeline settles
     // only after the close, so a resolved stage is on disk.
     const out = createWriteStream(file, { flags: 'wx', mode: 0o644, highWaterMark: BLOB_WRITE_HIGH_WATER_MARK, flush: true });
+    // WriteStream has `fd` once open (null before); @types/node does not declare it.
+    const writeback = new EarlyWriteback(() => (out as unknown as { fd: number | null }).fd);
+    async function* guarded(): AsyncGenerator<Uint8Array> {
+      try {
+        for await (const chunk of source) {
+          yield chunk;
+          writeback.wrote(chunk.byteLength);
+        }
+      } catch (error) {
+        sourceFailure = { error };
+        throw error;
+      } finally {
+        await writeback.settle();
+      }
+    }
     try {
       await (signal ? pipeline(guarded(), out, { signal }) : pipeline(guarded(), out));
     } catch (error) {

@@ -18,6 +18,7 @@ import { ensureDirectoryDurably, fsyncDirectory } from './durable-fs.js';
 import { errorCode, isMissing, storageFailure } from './fs-errors.js';
 import { confinedPath } from './paths.js';
 import { publishFile, type PublishMode } from './publish.js';
+import { EarlyWriteback } from './writeback.js';
 
 /** Directory under the root that holds staged uploads. */
 export const UPLOADS_DIRECTORY = '.uploads';
@@ -208,16 +209,22 @@ export class LocalUploads {
  */
 async function writeAt(handle: FileHandle, offset: number, source: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number> {
   let sourceFailure: { error: unknown } | undefined;
-  async function* untilFailure(): AsyncGenerator<Uint8Array> {
-    try {
-      for await (const chunk of source) yield chunk;
-    } catch (error) {
-      sourceFailure = { error };
-    }
-  }
   // `flush` fsyncs before the descriptor closes, and the pipeline settles
   // only after the close, so a resolved append is on disk.
   const out = handle.createWriteStream({ start: offset, highWaterMark: BLOB_WRITE_HIGH_WATER_MARK, flush: true });
+  const writeback = new EarlyWriteback(() => handle.fd);
+  async function* untilFailure(): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const chunk of source) {
+        yield chunk;
+        writeback.wrote(chunk.byteLength);
+      }
+    } catch (error) {
+      sourceFailure = { error };
+    } finally {
+      await writeback.settle();
+    }
+  }
   try {
     await (signal ? pipeline(untilFailure(), out, { signal }) : pipeline(untilFailure(), out));
   } catch (error) {
