@@ -15,7 +15,7 @@ import { RegistryError } from '../errors/index.js';
 import type { PackageView, Registry, SchemaViolation } from '../registry/index.js';
 import { guessMediaType } from '../registry/media-types.js';
 import { localActor, withRegistry } from './common.js';
-import { walk } from './ingest.js';
+import { INGEST_READ_CHUNK, walk } from './ingest.js';
 import { positiveInteger } from './push.js';
 import { openClient, runRemote } from './remote-events.js';
 import { readShippedSchema, registerShippedSchemas } from './shipped-schemas.js';
@@ -229,7 +229,7 @@ async function ingestMissingFiles(registry: Registry, packageId: string, run: Ru
       }
       continue;
     }
-    await registry.ingestFile(packageId, { relativePath: file.relative, mediaType: guessMediaType(file.relative), expect: { size: file.size } }, createReadStream(file.absolute), actor);
+    await registry.ingestFile(packageId, { relativePath: file.relative, mediaType: guessMediaType(file.relative), expect: { size: file.size } }, createReadStream(file.absolute, { highWaterMark: INGEST_READ_CHUNK }), actor);
   }
 }
 
