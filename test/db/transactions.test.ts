@@ -1,22 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { migrateDatabase, rowsOf, withTransaction, type Database, type Transaction } from '../../src/db/index.js';
+import { rowsOf, withTransaction, type Database, type Transaction } from '../../src/db/index.js';
 import { EventLog } from '../../src/events/index.js';
-import { describeEachDatabase, freshDatabase } from '../support/databases.js';
+import { describeEachDatabase, freshEventLogEach } from '../support/databases.js';
 
 describeEachDatabase('db/withTransaction', (target) => {
   let db: Database;
   let log: EventLog;
-  let dispose: () => Promise<void>;
-
-  beforeEach(async () => {
-    ({ db, dispose } = await freshDatabase(target));
-    await migrateDatabase(db);
-    log = new EventLog(db);
-  });
-
-  afterEach(async () => {
-    await log.close();
-    await dispose();
+  freshEventLogEach(target, (opened, openedLog) => {
+    db = opened;
+    log = openedLog;
   });
 
   const record = (trx: Transaction, subjectId: string, afterCommit?: (callback: () => void) => void) =>

@@ -6,9 +6,9 @@
  * reader through the feed's poll.
  */
 import { strict as assert } from 'node:assert';
-import { migrateDatabase, openDatabase, withTransaction, type Database } from '../../src/db/index.js';
+import { openDatabase, withTransaction, type Database } from '../../src/db/index.js';
 import { EventFeed, EventLog, type StoredEvent } from '../../src/events/index.js';
-import { describeEachDatabase, freshDatabase } from '../support/databases.js';
+import { describeEachDatabase, freshEventLogEach } from '../support/databases.js';
 
 /** Resolves once `condition` holds; fails after `timeoutMs`. */
 async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
@@ -22,17 +22,9 @@ async function until(condition: () => boolean, what: string, timeoutMs = 20_000)
 describeEachDatabase('events/event-feed', (target) => {
   let db: Database;
   let log: EventLog;
-  let dispose: () => Promise<void>;
-
-  beforeEach(async () => {
-    ({ db, dispose } = await freshDatabase(target));
-    await migrateDatabase(db);
-    log = new EventLog(db);
-  });
-
-  afterEach(async () => {
-    await log.close();
-    await dispose();
+  freshEventLogEach(target, (opened, openedLog) => {
+    db = opened;
+    log = openedLog;
   });
 
   const appendOn = (on: Database, to: EventLog, type: 'v1.package.created' | 'v1.package.finalized', subjectId: string) =>

@@ -3,12 +3,12 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { migrateDatabase, withTransaction, type Database } from '../../src/db/index.js';
+import { withTransaction, type Database } from '../../src/db/index.js';
 import { EventLog, type StoredEvent } from '../../src/events/index.js';
 import { blake3, } from '../../src/identity/index.js';
 import { decodeCanonical } from '../../src/manifest/index.js';
 import { isRegistryError } from '../../src/errors/index.js';
-import { describeEachDatabase, freshDatabase } from '../support/databases.js';
+import { describeEachDatabase, freshEventLogEach } from '../support/databases.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -16,17 +16,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 describeEachDatabase('events/event-log', (target) => {
   let db: Database;
   let log: EventLog;
-  let dispose: () => Promise<void>;
-
-  beforeEach(async () => {
-    ({ db, dispose } = await freshDatabase(target));
-    await migrateDatabase(db);
-    log = new EventLog(db);
-  });
-
-  afterEach(async () => {
-    await log.close();
-    await dispose();
+  freshEventLogEach(target, (opened, openedLog) => {
+    db = opened;
+    log = openedLog;
   });
 
   const append = (subjectId: string, payload: Record<string, string | number> = {}) =>

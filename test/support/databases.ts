@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { DatabaseSettings } from '../../src/config.js';
-import { openDatabase, type Database, type OpenOptions } from '../../src/db/index.js';
+import { migrateDatabase, openDatabase, type Database, type OpenOptions } from '../../src/db/index.js';
+import { EventLog } from '../../src/events/index.js';
 
 /** A database target a suite runs against. */
 export interface DatabaseTarget {
@@ -75,4 +76,24 @@ export async function freshDatabase(target: DatabaseTarget): Promise<{ db: Datab
       await drop();
     },
   };
+}
+
+/**
+ * Gives every test of the calling suite a fresh, migrated database on
+ * `target` and an {@link EventLog} on it (closed and dropped after each
+ * test); `use` receives them before each test.
+ */
+export function freshEventLogEach(target: DatabaseTarget, use: (db: Database, log: EventLog) => void): void {
+  let opened: { db: Database; log: EventLog; dispose(): Promise<void> } | undefined;
+  beforeEach(async () => {
+    const { db, dispose } = await freshDatabase(target);
+    await migrateDatabase(db);
+    opened = { db, log: new EventLog(db), dispose };
+    use(opened.db, opened.log);
+  });
+  afterEach(async () => {
+    await opened?.log.close();
+    await opened?.dispose();
+    opened = undefined;
+  });
 }
