@@ -86,3 +86,12 @@ export function times(ratio: number): string {
 }
 
 export const MiB = 1024 * 1024;
+
+/**
+ * Extra `node` arguments for the servers a bench starts, from
+ * `BENCH_SERVER_NODE_ARGS` (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"):
+ * NODE_OPTIONS refuses `--cpu-prof`.
+ */
+export function serverNodeArgs(): string[] {
+  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+}

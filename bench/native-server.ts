@@ -20,6 +20,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { freePort, REPO_ROOT } from './oci-servers.js';
+import { serverNodeArgs } from './lib.js';
 
 /** A server process we started. */
 export interface NativeServer {
@@ -52,7 +53,7 @@ export async function startNativeServer(home: string): Promise<NativeServer> {
     ARTIFACTSTORE_HTTP_RATE_LIMIT: '0',
     ARTIFACTSTORE_HTTP_MAX_CONCURRENT_UPLOADS: '0',
   };
-  const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'artifactstore.js'), 'serve'], { cwd: home, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...serverNodeArgs(), path.join(REPO_ROOT, 'bin', 'artifactstore.js'), 'serve'], { cwd: home, env, stdio: ['ignore', 'ignore', 'pipe'] });
   if (child.pid === undefined) throw new Error('could not start artifactstore serve');
   const pid = child.pid;
   let tail = '';

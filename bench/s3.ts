@@ -21,7 +21,7 @@
  * /proc/<pid>/clear_refs before, VmRSS polled every 20 ms).
  *
  * Environment (optional): `S3_BENCH_MIB` blob size in MiB (default 1024),
- * `S3_BENCH_ROUNDS` (default 3), `S3_BENCH_PULLS` (pulls per round, default 1), `S3_BENCH_NO_BUILD=1` to run the `dist/`
+ * `S3_BENCH_ROUNDS` (default 3), `S3_BENCH_PULLS` (pulls per round, default 1), `BENCH_SERVER_NODE_ARGS` (node arguments of the servers, e.g. to profile them), `S3_BENCH_NO_BUILD=1` to run the `dist/`
  * already built instead of rebuilding it.
  */
 import { DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -36,7 +36,7 @@ import { ensureRgw, type S3TestEnv } from '../test/support/rgw.js';
 import { purgeS3Prefix } from '../test/support/s3.js';
 import { expectStatus, pullBlob, pushMonolithic, send, stampedFile, target, type BlobSource, type Target } from './oci-client.js';
 import { cpuSeconds, freePort, peakRssDuring, REPO_ROOT, runChecked, type Server } from './oci-servers.js';
-import { MiB, median, num, printTable, timed, times, withTempDir, type Benchmark, type ResultRow } from './lib.js';
+import { MiB, median, num, printTable, serverNodeArgs, timed, times, withTempDir, type Benchmark, type ResultRow } from './lib.js';
 
 const PART_BYTES = 8 * MiB;
 const PARTS_IN_FLIGHT = 4;
@@ -130,9 +130,7 @@ async function launchServer(label: string, cwd: string, port: number, extra: Nod
     ARTIFACTSTORE_HTTP_RATE_LIMIT: '0',
     ARTIFACTSTORE_HTTP_MAX_CONCURRENT_UPLOADS: '0',
   };
-  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server, which NODE_OPTIONS refuses.
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'bin', 'artifactstore.js'), 'serve'], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...serverNodeArgs(), path.join(REPO_ROOT, 'bin', 'artifactstore.js'), 'serve'], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   child.stderr.on('data', (data: Buffer) => (tail = (tail + data.toString()).slice(-8192)));
   if (child.pid === undefined) throw new Error(`${label}: could not start`);
