@@ -18,7 +18,7 @@ import { ensureDirectoryDurably, fsyncDirectory } from './durable-fs.js';
 import { errorCode, isMissing, storageFailure } from './fs-errors.js';
 import { confinedPath } from './paths.js';
 import { publishFile, type PublishMode } from './publish.js';
-import { EarlyWriteback } from './writeback.js';
+import { EarlyWriteback, UPLOAD_WRITEBACK_EVERY_BYTES } from './writeback.js';
 
 /** Directory under the root that holds staged uploads. */
 export const UPLOADS_DIRECTORY = '.uploads';
@@ -212,7 +212,7 @@ async function writeAt(handle: FileHandle, offset: number, source: AsyncIterable
   // `flush` fsyncs before the descriptor closes, and the pipeline settles
   // only after the close, so a resolved append is on disk.
   const out = handle.createWriteStream({ start: offset, highWaterMark: BLOB_WRITE_HIGH_WATER_MARK, flush: true });
-  const writeback = new EarlyWriteback(() => handle.fd);
+  const writeback = new EarlyWriteback(() => handle.fd, UPLOAD_WRITEBACK_EVERY_BYTES);
   async function* untilFailure(): AsyncGenerator<Uint8Array> {
     try {
       for await (const chunk of source) {

@@ -16,6 +16,15 @@ import { fdatasync } from 'node:fs';
 export const WRITEBACK_EVERY_BYTES = 32 * 1024 * 1024;
 
 /**
+ * The same for appends to an upload session: a chunk (8–32 MiB from most
+ * clients) is answered only after its fsync, and the client waits for that
+ * answer before sending the next one, so syncing as the chunk arrives
+ * shortens every round trip (bench `native`, 128 × 8 MiB PATCHes: time
+ * after the last byte 2.77 s → 2.14 s in total).
+ */
+export const UPLOAD_WRITEBACK_EVERY_BYTES = 2 * 1024 * 1024;
+
+/**
  * Background `fdatasync`s of one descriptor, at most one in flight. Errors
  * are ignored here: the stream's own final fsync reports a failing disk.
  */
