@@ -113,13 +113,14 @@ export interface TailOptions {
   /**
    * Upper bound on how long the tailer sleeps without a wake-up before it
    * asks the shared feed to read again (default: the feed's own polling —
-   * 50 ms on SQLite, 5 s on PostgreSQL — is the bound).
+   * 20 ms on SQLite, 5 s on PostgreSQL — is the bound).
    */
   readonly pollIntervalMs?: number;
 }
 
 /** How often the shared feed checks for other processes' commits while readers wait: SQLite probes `PRAGMA data_version`, PostgreSQL reads (NOTIFY is the wake-up there). */
-const FEED_POLL_MS = { sqlite: 50, postgres: 5000 } as const;
+// SQLite has no cross-process wake-up: the probe interval is the latency floor for another process's commits (~0.1 ms a probe).
+const FEED_POLL_MS = { sqlite: 20, postgres: 5000 } as const;
 
 /**
  * The event log of one database. `append` runs inside the caller's
