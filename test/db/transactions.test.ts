@@ -44,7 +44,7 @@ describeEachDatabase('db/withTransaction', (target) => {
 
   it('settles after the commit and runs afterCommit callbacks of committed transactions only', async () => {
     const seen: string[] = [];
-    const visibleAtCallback: boolean[] = [];
+    const visibleAtCallback: Array<Promise<boolean>> = [];
     const results = await Promise.allSettled(['a', 'b', 'c', 'd'].map((name) =>
       withTransaction(db, async (trx, afterCommit) => {
         await record(trx, name);
@@ -53,7 +53,7 @@ describeEachDatabase('db/withTransaction', (target) => {
         });
         afterCommit(() => {
           // Checked from outside the transaction, once the callbacks run.
-          void db.knex('events').where({ subject_id: name }).first().then((row) => visibleAtCallback.push(row !== undefined));
+          visibleAtCallback.push(db.knex('events').where({ subject_id: name }).first().then((row) => row !== undefined));
         });
         if (name === 'c') throw new Error('c fails');
         return name;
@@ -65,8 +65,7 @@ describeEachDatabase('db/withTransaction', (target) => {
       })));
     assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     assert.deepEqual([...seen].sort(), ['a', 'b', 'd']);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.ok(visibleAtCallback.every(Boolean));
+    assert.deepEqual(await Promise.all(visibleAtCallback), [true, true, true]);
   });
 
   it('keeps going after the first queued transaction fails', async () => {
