@@ -4,6 +4,7 @@
  * the data plane and the composition root import this folder.
  */
 export * from './backend.js';
+export { writeBody, isRecyclingBody, type RecyclingBody } from './body.js';
 export { createBackend, backendKinds, type BackendSettings, type BackendKind, type LocalBackendSettings, type S3BackendSettings } from './factory.js';
 export { objectKeyFor, addressForObjectKey } from './object-key.js';
 export { resolveRange } from './range.js';

@@ -4,7 +4,7 @@
  * response schemas, plus the headers every byte download shares.
  */
 import type { Request, Response } from 'express';
-import { pipeline } from 'node:stream/promises';
+import { writeBody } from '../../storage/index.js';
 import type { Readable } from 'node:stream';
 import type { FileView, PackageView, Registry } from '../../registry/index.js';
 import type { FileBody, PackageBody, UploadBody } from './schemas.js';
@@ -123,7 +123,7 @@ export async function sendBytes(request: Request, response: Response, served: Se
     return;
   }
   try {
-    await pipeline(served.stream, response);
+    await writeBody(served.stream, response);
   } catch (error) {
     // The client went away mid-download: nobody is left to tell.
     if (response.destroyed && !response.writableFinished && (error as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE') return;

@@ -2,7 +2,7 @@
  * @module http/oci/blob-routes
  * `GET|HEAD|DELETE /v2/<name>/blobs/<digest>`.
  */
-import { pipeline } from 'node:stream/promises';
+import { writeBody } from '../../storage/index.js';
 import type { OciRoute } from './route.js';
 import { CONTENT_ADDRESS_HEADER, CONTENT_DIGEST_HEADER } from './headers.js';
 import { parseRangeHeader, resolveSuffix } from './request.js';
@@ -50,7 +50,7 @@ export const blobRoutes: OciRoute[] = [
           response.status(200);
           response.setHeader('Content-Length', String(opened.size));
         }
-        await pipeline(opened.stream, response);
+        await writeBody(opened.stream, response);
       },
       DELETE: async ({ registry, response, name, segment, actor }) => {
         await registry.deleteBlob(name, segment, actor);

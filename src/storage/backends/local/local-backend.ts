@@ -26,6 +26,7 @@ import {
 } from '../../backend.js';
 import { addressForObjectKey, objectKeyFor } from '../../object-key.js';
 import { resolveRange } from '../../range.js';
+import { FileBody } from './file-body.js';
 import { errorCode, isMissing, storageFailure } from './fs-errors.js';
 import { confinedPath } from './paths.js';
 import { publishFile, type PublishMode } from './publish.js';
@@ -228,10 +229,7 @@ class LocalDiskBackend implements LocalBackend {
         await handle.close();
         return { stream: Readable.from([bytes.subarray(0, filled)], { objectMode: false }), size, range: served };
       }
-      const stream = handle.createReadStream({
-        highWaterMark: BLOB_READ_HIGH_WATER_MARK,
-        ...(served ? { start: served.start, end: served.end } : {}),
-      });
+      const stream = new FileBody(handle, served?.start ?? 0, served ? served.end + 1 : size);
       return { stream, size, range: served };
     } catch (error) {
       await handle.close().catch(() => undefined);
