@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { DatabaseSettings } from '../config.js';
-import { CachingSqliteClient, SqliteTransactions } from './statements.js';
+import { CachingSqliteClient, SqliteTransactions, type SqliteTransactionOptions } from './statements.js';
 import { GroupCommitter } from './group-commit.js';
 
 // int8 (bigint) arrives from pg as a string by default; sequences and sizes
@@ -120,13 +120,20 @@ function migrationConfig(db: Database): Knex.MigratorConfig {
 export async function withTransaction<T>(
   db: Database,
   work: (trx: Transaction, afterCommit: (callback: () => void) => void) => Promise<T>,
+  options: TransactionOptions = {},
 ): Promise<T> {
   if (db.client === 'postgres') return groupCommitterOf(db).run(work);
   const callbacks: Array<() => void> = [];
   // BEGIN IMMEDIATE takes the database write lock at once: the lock the counter row stands for.
-  const result = await sqliteTransactionsOf(db).run((trx) => work(trx, (callback) => callbacks.push(callback)));
+  const result = await sqliteTransactionsOf(db).run((trx) => work(trx, (callback) => callbacks.push(callback)), options.sqlite);
   for (const callback of callbacks) callback();
   return result;
+}
+
+/** Options of {@link withTransaction}. */
+export interface TransactionOptions {
+  /** SQLite only (ignored on PostgreSQL): see {@link SqliteTransactionOptions} (replay runs without foreign key enforcement, docs/adr/0028). */
+  readonly sqlite?: SqliteTransactionOptions;
 }
 
 const groupCommitters = new WeakMap<Knex, GroupCommitter>();

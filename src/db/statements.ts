@@ -219,28 +219,72 @@ export class SqliteTransactions {
    * Runs `work` in one IMMEDIATE transaction (the database write lock taken
    * at BEGIN, waiting up to busy_timeout for another process): commits when
    * it resolves, rolls back when it throws.
+   *
+   * `options.foreignKeys: false` runs the transaction with SQLite's foreign
+   * key enforcement off (docs/adr/0028). `PRAGMA foreign_keys` is a no-op
+   * inside a transaction, so it is switched on the connection before BEGIN
+   * and back after COMMIT or ROLLBACK, however the work ends. The caller
+   * takes over the checking (`PRAGMA foreign_key_check` before it returns).
    */
-  async run<T>(work: (trx: Transaction) => Promise<T>): Promise<T> {
+  async run<T>(work: (trx: Transaction) => Promise<T>, options: SqliteTransactionOptions = {}): Promise<T> {
     const pool = this.root.client as { acquireConnection(): Promise<BetterSqlite3.Database>; releaseConnection(connection: BetterSqlite3.Database): Promise<unknown> };
     const connection = await pool.acquireConnection();
     try {
-      const statements = sqliteStatementsFor(connection);
-      statements.prepare('BEGIN IMMEDIATE').run();
-      this.client.pinned = connection;
-      let result: T;
+      const foreignKeysOff = options.foreignKeys === false && foreignKeysEnabled(connection);
+      if (foreignKeysOff) connection.pragma('foreign_keys = OFF');
       try {
-        result = await work(this.trx);
-        this.client.pinned = undefined;
-        statements.prepare('COMMIT').run();
-      } catch (error) {
-        this.client.pinned = undefined;
-        // SQLite may have rolled back on its own (e.g. a full disk): only roll back what is still open.
-        if (connection.inTransaction) statements.prepare('ROLLBACK').run();
-        throw error;
+        const statements = sqliteStatementsFor(connection);
+        statements.prepare('BEGIN IMMEDIATE').run();
+        this.client.pinned = connection;
+        let result: T;
+        try {
+          result = await work(this.trx);
+          this.client.pinned = undefined;
+          statements.prepare('COMMIT').run();
+        } catch (error) {
+          this.client.pinned = undefined;
+          // SQLite may have rolled back on its own (e.g. a full disk): only roll back what is still open.
+          if (connection.inTransaction) statements.prepare('ROLLBACK').run();
+          throw error;
+        }
+        return result;
+      } finally {
+        // Every other transaction relies on enforcement: the connection must not go back to the pool without it.
+        if (foreignKeysOff) restoreForeignKeys(connection);
       }
-      return result;
     } finally {
       await pool.releaseConnection(connection);
     }
   }
+}
+
+/** Options of {@link SqliteTransactions.run}. */
+export interface SqliteTransactionOptions {
+  /** `false`: run without foreign key enforcement (the caller checks them before it returns). Default: the connection's setting (on). */
+  readonly foreignKeys?: boolean;
+}
+
+function foreignKeysEnabled(connection: BetterSqlite3.Database): boolean {
+  return Number(connection.pragma('foreign_keys', { simple: true })) === 1;
+}
+
+/**
+ * Turns enforcement back on after a transaction that ran without it. The
+ * pragma only takes outside a transaction; `run` has committed or rolled
+ * back by now, unless ROLLBACK itself failed, so that is retried first. If
+ * enforcement still does not come back, the connection is closed: every
+ * later query on it then fails loudly instead of running without foreign
+ * keys.
+ */
+function restoreForeignKeys(connection: BetterSqlite3.Database): void {
+  let failure: unknown;
+  try {
+    if (connection.inTransaction) connection.prepare('ROLLBACK').run();
+    connection.pragma('foreign_keys = ON');
+    if (foreignKeysEnabled(connection)) return;
+  } catch (error) {
+    failure = error;
+  }
+  connection.close();
+  throw new Error('could not turn SQLite foreign keys back on after a transaction that ran without them; the connection was closed', { cause: failure });
 }
