@@ -2,6 +2,10 @@ import { strict as assert } from 'node:assert';
 import { describeEachDatabase } from '../support/databases.js';
 import { bytes, openTestRegistry, type TestRegistry } from '../support/registry.js';
 import { VIEW_TABLE_ORDER, VIEW_TABLES } from '../../src/views/index.js';
+import { rowsOf, withTransaction } from '../../src/db/index.js';
+import { RegistryError } from '../../src/errors/index.js';
+import type { NewEvent } from '../../src/events/index.js';
+import { newId } from '../../src/registry/index.js';
 
 const actor = 'local:tester';
 
@@ -12,6 +16,33 @@ async function snapshot(instance: TestRegistry): Promise<Record<string, unknown[
     tables[table] = rows.map((row: Record<string, unknown>) => ({ ...row }));
   }
   return tables;
+}
+
+/** The indexes of the view tables as the catalog describes them (not where their pages are). */
+async function viewIndexes(instance: TestRegistry): Promise<unknown[]> {
+  const views: readonly string[] = VIEW_TABLE_ORDER;
+  if (instance.db.client === 'sqlite') {
+    return rowsOf(await instance.db.knex.raw(
+      `SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN (${views.map(() => '?').join(', ')}) ORDER BY name`,
+      [...views],
+    ));
+  }
+  return rowsOf(await instance.db.knex.raw(
+    `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = ? AND tablename IN (${views.map(() => '?').join(', ')}) ORDER BY indexname`,
+    [instance.openOptions.schema ?? 'public', ...views],
+  ));
+}
+
+/** Appends `event` to the log as it is, without projecting it (a log written by something else). */
+async function appendRaw(instance: TestRegistry, event: NewEvent): Promise<void> {
+  await withTransaction(instance.db, (trx) => instance.log.append(trx, event));
+}
+
+/** A storage location whose object row does not exist, on the live path: refused by the foreign key. */
+async function insertOrphanLocation(instance: TestRegistry): Promise<void> {
+  await withTransaction(instance.db, (trx) => trx('storage_locations').insert({
+    content_address: `blake3:${'e'.repeat(64)}`, backend_id: 'local', object_key: 'x', retrieval_tier: 'hot', restore_status: 'none', created_at: '2026-01-01T00:00:00.000Z',
+  }));
 }
 
 describeEachDatabase('views/replay and verify', (target) => {
@@ -69,5 +100,58 @@ describeEachDatabase('views/replay and verify', (target) => {
     const report = await instance.registry.verify();
     assert.equal(report.ok, false);
     assert.ok(report.viewDifferences.some((d) => d.table === 'objects' && d.problem === 'unexpected'));
+  });
+
+  it('leaves the view indexes as they were', async () => {
+    const before = await viewIndexes(instance);
+    assert.ok(before.length >= 10, `expected the view tables' indexes, got ${before.length}`);
+    await instance.registry.replay();
+    assert.deepEqual(await viewIndexes(instance), before);
+  });
+
+  it('refuses a log whose views would lack a parent row, and changes nothing', async () => {
+    // A location of an object no event ever stored: its object row does not exist.
+    await appendRaw(instance, {
+      type: 'v1.storage.location_added', subjectId: `blake3:${'f'.repeat(64)}`, actor,
+      payload: { content_address: `blake3:${'f'.repeat(64)}`, backend_id: 'cold', object_key: 'orphan', retrieval_tier: 'cold' },
+    });
+    const views = await snapshot(instance);
+    const indexes = await viewIndexes(instance);
+    await assert.rejects(instance.registry.replay(), (error: unknown) => {
+      assert.ok(error instanceof RegistryError, String(error));
+      assert.equal(error.code, 'EVENT_LOG_CORRUPT');
+      assert.match(error.message, /storage_locations/);
+      return true;
+    });
+    assert.deepEqual(await snapshot(instance), views, 'the views are as before the replay');
+    assert.deepEqual(await viewIndexes(instance), indexes, 'the indexes are as before the replay');
+    if (target.name === 'sqlite') assert.deepEqual(rowsOf(await instance.db.knex.raw('PRAGMA foreign_keys')), [{ foreign_keys: 1 }]);
+    // Enforcement is really back: the live path still refuses a row without its parent.
+    await assert.rejects(insertOrphanLocation(instance), /FOREIGN KEY|foreign key/);
+  });
+
+  it('refuses a log that inserts a duplicate key, and changes nothing', async () => {
+    // A second file at a path its package already has (files_package_path_uq).
+    const file = await instance.db.knex('artifact_files').orderBy('id').first();
+    await appendRaw(instance, {
+      type: 'v1.file.ingested', subjectId: file.package_id as string, actor,
+      payload: {
+        file_id: newId(), package_id: file.package_id, relative_path: file.relative_path, media_type: 'text/plain', size: Number(file.size),
+        content_address: file.content_address, digest_sha256: file.digest_sha256,
+        storage: { backend_id: 'local', object_key: 'dup', retrieval_tier: 'hot' },
+      },
+    });
+    const views = await snapshot(instance);
+    const indexes = await viewIndexes(instance);
+    await assert.rejects(instance.registry.replay(), (error: unknown) => error instanceof RegistryError && error.code === 'EVENT_LOG_CORRUPT');
+    assert.deepEqual(await snapshot(instance), views);
+    assert.deepEqual(await viewIndexes(instance), indexes);
+    if (target.name === 'sqlite') assert.deepEqual(rowsOf(await instance.db.knex.raw('PRAGMA foreign_keys')), [{ foreign_keys: 1 }]);
+  });
+
+  it('keeps foreign keys enforced after a successful replay', async () => {
+    await instance.registry.replay();
+    if (target.name === 'sqlite') assert.deepEqual(rowsOf(await instance.db.knex.raw('PRAGMA foreign_keys')), [{ foreign_keys: 1 }]);
+    await assert.rejects(insertOrphanLocation(instance), /FOREIGN KEY|foreign key/);
   });
 });
