@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import { RegistryError } from '../errors/index.js';
-import { sqliteStatementsOf, sqliteValue, type SqliteStatement } from '../db/index.js';
+import { sqliteStatementsOf, sqliteValue, type SqliteBindable, type SqliteStatement } from '../db/index.js';
 import { VIEW_TABLES, VIEW_TABLE_ORDER, isPrimaryKeyFilter, primaryKeyOf, type ViewApplier, type ViewChange, type ViewRow, type ViewTable } from './view-changes.js';
 
 /** Applies each change immediately with one statement (the live write path). */
@@ -48,6 +48,10 @@ const ROWS_PER_STATEMENT = 400;
  * still in the buffer is merged into it; updates to rows already written are
  * coalesced per row and run after the inserts of the same flush. Projectors
  * only ever set absolute values, which is what makes this merge exact.
+ *
+ * It takes ownership of the rows of the insert changes it is given (later
+ * updates are merged into them): callers pass changes fresh from a projector
+ * and do not reuse them.
  */
 export class BatchSqlApplier implements ViewApplier {
   private readonly inserts = new Map<ViewTable, Map<string, { row: ViewRow; ifAbsent: boolean }>>();
@@ -96,7 +100,8 @@ export class BatchSqlApplier implements ViewApplier {
           if (change.op === 'insertIfAbsent') continue;
           throw new RegistryError('EVENT_LOG_CORRUPT', `replay inserts ${table} ${key} twice`);
         }
-        pending.set(key, { row: { ...change.row }, ifAbsent: change.op === 'insertIfAbsent' });
+        // The row is the projector's own, built for this change: kept (and merged into) as is.
+        pending.set(key, { row: change.row, ifAbsent: change.op === 'insertIfAbsent' });
       }
       this.buffered += 1;
     }
@@ -118,21 +123,24 @@ export class BatchSqlApplier implements ViewApplier {
    */
   private async flushSqlite(): Promise<void> {
     const statements = await sqliteStatementsOf(this.trx);
-    // Rows of one table nearly always have the same columns: reuse the last
-    // statement while they do, without building its SQL again.
-    const last = new Map<string, { columns: string[]; statement: SqliteStatement }>();
     for (const table of VIEW_TABLE_ORDER) {
       const pending = this.inserts.get(table);
       if (!pending || pending.size === 0) continue;
+      // Rows of one table nearly always have the same columns in the same
+      // order (one projector builds them): reuse the statement while they do.
+      let strict: { columns: string[]; statement: SqliteStatement } | undefined;
+      let lenient: { columns: string[]; statement: SqliteStatement } | undefined;
       for (const { row, ifAbsent } of pending.values()) {
         const columns = Object.keys(row);
-        const shape = ifAbsent ? `${table}\u0000lenient` : table;
-        let cached = last.get(shape);
+        let cached = ifAbsent ? lenient : strict;
         if (!cached || !sameColumns(cached.columns, columns)) {
           cached = { columns, statement: statements.prepare(insertSql(table, columns, ifAbsent)) };
-          last.set(shape, cached);
+          if (ifAbsent) lenient = cached;
+          else strict = cached;
         }
-        cached.statement.run(columns.map((column) => sqliteValue(row[column])));
+        // Object.values lists the values in Object.keys order, without a
+        // keyed (megamorphic) property load per column.
+        cached.statement.run(sqliteValues(Object.values(row)));
       }
       pending.clear();
     }
@@ -142,7 +150,7 @@ export class BatchSqlApplier implements ViewApplier {
       for (const { key, set } of pending.values()) {
         const setColumns = Object.keys(set);
         const keyColumns = Object.keys(key);
-        const values = [...setColumns.map((column) => sqliteValue(set[column])), ...keyColumns.map((column) => sqliteValue(key[column]))];
+        const values = sqliteValues([...Object.values(set), ...Object.values(key)]);
         const { changes } = statements.prepare(updateSql(table, setColumns, keyColumns)).run(values);
         if (changes !== 1) throw new RegistryError('EVENT_LOG_CORRUPT', `replayed update of ${table} ${JSON.stringify(key)} matched ${changes} rows`);
       }
@@ -175,6 +183,16 @@ export class BatchSqlApplier implements ViewApplier {
       pending.clear();
     }
   }
+}
+
+/** `values` converted in place with {@link sqliteValue}. */
+function sqliteValues(values: Array<ViewRow[string] | undefined>): SqliteBindable[] {
+  const bindable = values as unknown as SqliteBindable[];
+  for (let i = 0; i < values.length; i += 1) {
+    const value = values[i];
+    if (typeof value === 'boolean' || value === undefined) bindable[i] = sqliteValue(value);
+  }
+  return bindable;
 }
 
 function sameColumns(a: readonly string[], b: readonly string[]): boolean {
