@@ -13,7 +13,6 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError, isRegistryError } from '../../../errors/index.js';
 import {
-  BLOB_READ_HIGH_WATER_MARK,
   BLOB_WRITE_HIGH_WATER_MARK,
   type BackendHealth,
   type ByteRange,
