@@ -9,8 +9,8 @@
  * A 64 MiB semi-space (V8's young generation, 16 MiB by default). Streamed
  * bytes arrive in buffers allocated outside the heap; with the default
  * young generation the buffers of an S3 download outlive scavenges and
- * trigger a full mark-compact every ~20 MB (8–9 s of server CPU per GiB);
- * with 64 MiB they die young: no mark-compact, ~1 s per GiB.
+ * trigger a full mark-compact every ~20 MB (7.6–10.7 s of server CPU per
+ * GiB pulled); with 64 MiB most die young (2.5–2.9 s).
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
 
