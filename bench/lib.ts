@@ -9,7 +9,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 /** A benchmark that `bench/run.ts` can run by name. */
 export interface Benchmark {
@@ -89,11 +88,10 @@ export function times(ratio: number): string {
 export const MiB = 1024 * 1024;
 
 /**
- * `node` arguments for our servers a bench starts: the flags `npm start`
- * and the `artifactstore` command run the server with (SERVER_NODE_FLAGS),
- * then any from `BENCH_SERVER_NODE_ARGS` (e.g. "--cpu-prof
- * --cpu-prof-dir=/tmp/prof": NODE_OPTIONS refuses `--cpu-prof`).
+ * Extra `node` arguments for the servers a bench starts, from
+ * `BENCH_SERVER_NODE_ARGS` (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"):
+ * NODE_OPTIONS refuses `--cpu-prof`.
  */
 export function serverNodeArgs(): string[] {
-  return [...SERVER_NODE_FLAGS, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')];
+  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 }

@@ -11,7 +11,6 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DISTRIBUTION_BINARY = '/usr/bin/docker-registry';
@@ -108,7 +107,7 @@ export async function startOurs(home: string, nodeArgs: string[] = []): Promise<
     ARTIFACTSTORE_HTTP_RATE_LIMIT: '0',
     ARTIFACTSTORE_HTTP_MAX_CONCURRENT_UPLOADS: '0',
   };
-  const server = launch('artifactstore', url, process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, path.join(REPO_ROOT, 'bin', 'artifactstore.js'), 'serve'], env, home);
+  const server = launch('artifactstore', url, process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'bin', 'artifactstore.js'), 'serve'], env, home);
   await waitReady(server);
   return server;
 }

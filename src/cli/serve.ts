@@ -5,7 +5,6 @@
 import type { Command } from 'commander';
 import { loadSettings } from '../config.js';
 import { VERSION } from '../version.js';
-import { missingServerNodeFlags } from './node-flags.js';
 import { registerShippedSchemas } from './shipped-schemas.js';
 
 /** Registers `serve`. */
@@ -21,10 +20,6 @@ export function registerServe(program: Command): void {
       ]);
       const settings = loadSettings();
       const logger = createLogger(settings.logLevel);
-      const missingFlags = missingServerNodeFlags();
-      if (missingFlags.length > 0) {
-        logger.warn({ missing: missingFlags }, `node runs without ${missingFlags.join(' ')}: streamed downloads cost several times more CPU (garbage collection). Start with \`npm start\`, the artifactstore command, or NODE_OPTIONS="${missingFlags.join(' ')}"`);
-      }
       const authentication = settings.auth ? await openHttpAuth(settings.auth, settings.listen.host, logger) : undefined;
       // A bad sinks file stops the start before anything is opened.
       const sinksFile = settings.sinksFile ? loadSinksFile(settings.sinksFile) : undefined;

@@ -87,14 +87,6 @@ describe('serve with a metrics listener', () => {
     assert.match(await onMain.text(), /^# TYPE event_log_head_sequence gauge$/m);
   });
 
-  it('warns at start that node runs without the recommended flags (this test starts it without them)', () => {
-    const warning = logLines().find((line) => Array.isArray(line.missing));
-    assert.ok(warning, 'a start-up warning names the missing flags');
-    assert.deepEqual(warning.missing, ['--max-semi-space-size=64']);
-    assert.equal(warning.level, 40, 'logged at warn level');
-    assert.match(String(warning.msg), /NODE_OPTIONS="--max-semi-space-size=64"/);
-  });
-
   it('stops both listeners on SIGTERM', async () => {
     server.kill('SIGTERM');
     const code = await new Promise((resolve) => server.once('exit', resolve));
