@@ -94,6 +94,11 @@ export class GroupCommitter {
       committed = true;
     } catch (error) {
       commitError = error;
+      // The group could not even start (no connection: the pool is closed or
+      // the server is down; the lock query failed): the units it would have
+      // taken fail with that error. Left queued, they would make drain()
+      // retry at once, forever, spinning the process.
+      if (group.length === 0) group.push(...this.queue.splice(0, MAX_UNITS_PER_GROUP));
     }
     for (const unit of group) {
       if (committed && unit.outcome?.ok) {

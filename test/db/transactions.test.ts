@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { rowsOf, withTransaction, type Database, type Transaction } from '../../src/db/index.js';
 import { EventLog } from '../../src/events/index.js';
-import { describeEachDatabase, freshEventLogEach } from '../support/databases.js';
+import { describeEachDatabase, freshDatabase, freshEventLogEach } from '../support/databases.js';
 
 describeEachDatabase('db/withTransaction', (target) => {
   let db: Database;
@@ -101,6 +101,25 @@ describeEachDatabase('db/withTransaction', (target) => {
     });
     assert.equal(kept!.isCompleted(), true);
     await assert.rejects(kept!('events').count({ n: '*' }), /complete/);
+  });
+
+  it('fails write transactions on a closed database instead of retrying forever', async () => {
+    const { db: closed, dispose } = await freshDatabase(target);
+    await closed.knex.destroy();
+    const settledWithin = async (work: Promise<unknown>): Promise<unknown> => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve('still pending after 5 s'), 5_000)));
+      try {
+        return await Promise.race([work.then(() => 'resolved', (error: unknown) => error), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const outcome = await settledWithin(Promise.all([withTransaction(closed, async () => 'a'), withTransaction(closed, async () => 'b')]));
+      assert.ok(outcome instanceof Error, `attempt ${attempt + 1}: ${String(outcome)}`);
+    }
+    await dispose();
   });
 
   if (target.name === 'postgres') {
