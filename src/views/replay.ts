@@ -138,7 +138,7 @@ export async function forEachEvent(
       // Views of the driver's buffers, not copies: nothing keeps or mutates them.
       const payload = bytesOf(row[6]);
       const payloadDigest = bytesOf(row[7]);
-      if (!sameBytes(blake3(payload), payloadDigest)) {
+      if (Buffer.compare(blake3(payload), payloadDigest) !== 0) {
         throw new RegistryError('EVENT_LOG_CORRUPT', `payload_digest of event ${sequence} does not match its payload`);
       }
       await visit({
@@ -190,10 +190,4 @@ async function pageReader(reader: Database['knex'] | Transaction): Promise<(curs
 /** A plain Uint8Array over the bytes of `buffer` (no copy). */
 function bytesOf(buffer: Uint8Array): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
-  return true;
 }
