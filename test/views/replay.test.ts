@@ -149,6 +149,15 @@ describeEachDatabase('views/replay and verify', (target) => {
     if (target.name === 'sqlite') assert.deepEqual(rowsOf(await instance.db.knex.raw('PRAGMA foreign_keys')), [{ foreign_keys: 1 }]);
   });
 
+  it('refuses a log whose payload does not match its payload_digest, and changes nothing', async () => {
+    // The database refuses UPDATE on events; a damaged log is simulated by lifting that guard.
+    await instance.db.knex.raw(target.name === 'sqlite' ? 'DROP TRIGGER events_no_update' : 'DROP TRIGGER events_no_update_delete ON events');
+    await instance.db.knex('events').where({ sequence: 3 }).update({ payload_digest: Buffer.alloc(32) });
+    const views = await snapshot(instance);
+    await assert.rejects(instance.registry.replay(), (error: unknown) => error instanceof RegistryError && error.code === 'EVENT_LOG_CORRUPT' && /payload_digest of event 3 does not match/.test(error.message));
+    assert.deepEqual(await snapshot(instance), views);
+  });
+
   it('keeps foreign keys enforced after a successful replay', async () => {
     await instance.registry.replay();
     if (target.name === 'sqlite') assert.deepEqual(rowsOf(await instance.db.knex.raw('PRAGMA foreign_keys')), [{ foreign_keys: 1 }]);
