@@ -57,17 +57,32 @@ export async function uploadNative(to: Target, file: string, size: number, sha25
   });
   const location = session.value.location;
   let patchTailSeconds = 0;
-  for (let start = 0; start < size; start += chunk) {
+  // Two PATCHes in flight: the next chunk is sent as soon as the previous
+  // one is on the wire, so its transfer overlaps the previous one's tail
+  // (final writes, fsync, answer); the server appends them in order.
+  const patchAt = (start: number, onSent: () => void): Promise<void> => {
     const end = Math.min(start + chunk, size) - 1;
-    const reply = await send(to, 'PATCH', location, {
+    return send(to, 'PATCH', location, {
       headers: { 'content-type': 'application/octet-stream', 'content-range': `bytes ${start}-${end}/${size}` },
       stream: { length: end - start + 1, chunks: () => fileRange(file, start, end) },
       keepBody: true,
+      onSent,
+    }).then((reply) => {
+      expectStatus(to, `PATCH ${location} at ${start}`, reply, 200);
+      patchTailSeconds += reply.tailSeconds;
+      if (reply.headers['upload-offset'] !== String(end + 1)) throw new Error(`${to.label}: PATCH at ${start} left Upload-Offset ${String(reply.headers['upload-offset'])}, expected ${end + 1}`);
     });
-    expectStatus(to, `PATCH ${location} at ${start}`, reply, 200);
-    patchTailSeconds += reply.tailSeconds;
-    if (reply.headers['upload-offset'] !== String(end + 1)) throw new Error(`${to.label}: PATCH at ${start} left Upload-Offset ${String(reply.headers['upload-offset'])}, expected ${end + 1}`);
+  };
+  let previous: Promise<void> = Promise.resolve();
+  for (let start = 0; start < size; start += chunk) {
+    let sent!: () => void;
+    const onWire = new Promise<void>((resolve) => (sent = resolve));
+    const reply = patchAt(start, sent);
+    await Promise.race([onWire, reply]);
+    await previous;
+    previous = reply;
   }
+  await previous;
   const completeStart = process.hrtime.bigint();
   const done = await jsonCall<{ id: string; size: number; digest_sha256: string }>(to, 'POST', `${location}/complete`, 201);
   const completeSeconds = Number(process.hrtime.bigint() - completeStart) / 1e9;

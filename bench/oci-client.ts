@@ -41,6 +41,8 @@ export interface SendOptions {
   readonly stream?: { readonly length: number; readonly chunks: () => AsyncIterable<Buffer> };
   /** Keep the response body (otherwise it is counted and dropped). */
   readonly keepBody?: boolean;
+  /** Called once the whole request (head and body) has been handed to the kernel. */
+  readonly onSent?: () => void;
 }
 
 /** One request to `where` (a path or an absolute URL a registry returned). */
@@ -60,7 +62,10 @@ export function send(to: Target, method: string, where: string, options: SendOpt
     };
     request.once('error', fail);
     let finished = 0n;
-    request.once('finish', () => (finished = process.hrtime.bigint()));
+    request.once('finish', () => {
+      finished = process.hrtime.bigint();
+      options.onSent?.();
+    });
     request.once('response', (response) => {
       const tailSeconds = finished === 0n ? 0 : Number(process.hrtime.bigint() - finished) / 1e9;
       const kept: Buffer[] = [];

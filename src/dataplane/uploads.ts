@@ -11,7 +11,7 @@
 import type { Readable } from 'node:stream';
 import { RegistryError, isRegistryError } from '../errors/index.js';
 import { DualDigestHasher, dualDigestOfStream, type DualDigest } from '../identity/index.js';
-import { KeyedMutex, checkUploadId, type StorageBackend, type UploadInfo } from '../storage/index.js';
+import { KeyedInFlight, KeyedMutex, checkUploadId, type StorageBackend, type UploadInfo } from '../storage/index.js';
 import type { IngestExpectation, IngestReceipt } from './data-plane.js';
 import { checkExpectation, expectationMismatch, sizeMismatch } from './expectations.js';
 import { hashing } from './hashing.js';
@@ -28,8 +28,18 @@ export class UploadSessions {
    * Appends, completions and cancellations of one upload run one at a time
    * in this process, so a completion never hashes bytes an append is still
    * adding, and the running digest sees chunks in the order they are stored.
+   * An append holds the lock until its bytes are stored, not until they are
+   * durable: the next chunk is written while this one syncs.
    */
   private readonly locks = new KeyedMutex();
+  /**
+   * Uploads whose running digest must not be used: an append reported its
+   * bytes stored, then failed to make them durable. Kept until completion
+   * or cancellation, which re-read what is staged.
+   */
+  private readonly distrusted = new Set<string>();
+  /** Appends not settled yet, per upload: a completion waits for them to be durable (or to have failed). */
+  private readonly unsettled = new KeyedInFlight();
 
   constructor(
     private readonly backend: StorageBackend,
@@ -46,21 +56,38 @@ export class UploadSessions {
 
   async append(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number> {
     checkUploadId(id);
-    return this.locks.run(id, async () => {
+    return this.unsettled.track(id, this.appendInOrder(id, offset, source, signal));
+  }
+
+  /** {@link append} once the appends queued before it have stored their bytes. */
+  private async appendInOrder(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number> {
+    const release = await this.locks.acquire(id);
+    let stored = false;
+    try {
       const entry = this.digests.take(id);
       // Hash along only when the chunk continues exactly what the entry has
       // seen; otherwise some bytes were stored without passing through here.
       const running = entry !== undefined && entry.size === offset && entry.hasher.size === offset ? entry : undefined;
       try {
-        const size = await this.backend.appendUpload(id, offset, hashing(source, running?.hasher), signal);
-        if (running && running.hasher.size === size) this.digests.put(id, { hasher: running.hasher, size });
-        return size;
+        // Once the backend holds every byte, the next append may start (and
+        // take the running digest) while this one waits for its fsync.
+        return await this.backend.appendUpload(id, offset, hashing(source, running?.hasher), signal, (size) => {
+          stored = true;
+          if (running && running.hasher.size === size) this.digests.put(id, { hasher: running.hasher, size });
+          release();
+        });
       } catch (error) {
-        // A refused offset stored nothing and hashed nothing: an entry that
-        // agrees with the size the backend reports is as good as before.
-        // After any other failure the hasher may have seen bytes the backend
-        // did not keep, so it is dropped.
-        if (
+        if (stored) {
+          // The bytes this append reported did not become durable, yet the
+          // running digest (perhaps already in the next append's hands)
+          // counts them: only a re-read of what is staged can be trusted.
+          this.distrusted.add(id);
+          this.digests.delete(id);
+        } else if (
+          // A refused offset stored nothing and hashed nothing: an entry that
+          // agrees with the size the backend reports is as good as before.
+          // After any other failure the hasher may have seen bytes the
+          // backend did not keep, so it is dropped.
           entry !== undefined &&
           entry.hasher.size === entry.size &&
           isRegistryError(error, 'UPLOAD_OFFSET_MISMATCH') &&
@@ -70,7 +97,9 @@ export class UploadSessions {
         }
         throw error;
       }
-    });
+    } finally {
+      release();
+    }
   }
 
   async size(id: string): Promise<number | null> {
@@ -85,6 +114,10 @@ export class UploadSessions {
     checkUploadId(id);
     const expected = checkExpectation(expect);
     return this.locks.run(id, async () => {
+      // Earlier appends have stored their bytes (they released the lock) but
+      // may still be syncing: publish only durable bytes, and learn first
+      // whether any of them failed.
+      await this.unsettled.settled(id);
       const size = await this.backend.uploadSize(id);
       if (size === null) throw new RegistryError('UPLOAD_NOT_FOUND', `no staged upload ${id}`);
       // A wrong size needs no hashing to be refused.
@@ -104,6 +137,7 @@ export class UploadSessions {
     checkUploadId(id);
     return this.locks.run(id, async () => {
       this.digests.delete(id);
+      this.distrusted.delete(id);
       return this.backend.deleteUpload(id);
     });
   }
@@ -125,7 +159,8 @@ export class UploadSessions {
    */
   private async digestOf(id: string, size: number): Promise<DualDigest> {
     const entry = this.digests.take(id);
-    if (entry !== undefined && entry.size === size && entry.hasher.size === size) return entry.hasher.digest();
+    const trusted = !this.distrusted.delete(id);
+    if (trusted && entry !== undefined && entry.size === size && entry.hasher.size === size) return entry.hasher.digest();
     const stream = await this.backend.readUpload(id);
     let actual: DualDigest;
     try {

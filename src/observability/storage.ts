@@ -128,8 +128,8 @@ class ObservedBackend implements StorageBackend {
     return this.timed('createUpload', () => this.inner.createUpload(id));
   }
 
-  appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number> {
-    return this.timed('appendUpload', () => this.inner.appendUpload(id, offset, source, signal), signal);
+  appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal, onStored?: (size: number) => void): Promise<number> {
+    return this.timed('appendUpload', () => this.inner.appendUpload(id, offset, source, signal, onStored), signal);
   }
 
   uploadSize(id: string): Promise<number | null> {

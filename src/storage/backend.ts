@@ -203,11 +203,19 @@ export interface StorageBackend {
    * left), and so are {@link publishUpload} and {@link deleteUpload} of that
    * id. Concurrent appends to one upload from two processes are not
    * supported: OCI clients send chunks in order, one at a time.
+   *
+   * `onStored`, when given, is called at most once, with the new size, as
+   * soon as every byte of `source` is in the store and the next append to
+   * this id may begin — possibly before those bytes are durable (the local
+   * backend lets the next chunk write while this one fsyncs). A successful
+   * append always calls it before resolving; an append that fails after
+   * calling it (its fsync failed) rejects with `STORAGE_FAILURE`, and the
+   * bytes it reported may not survive a crash.
    * @throws RegistryError `UPLOAD_OFFSET_MISMATCH` (416) when `offset` is not
    *   the current size, with that size in `extra.size`; `UPLOAD_NOT_FOUND`;
    *   `FIELD_INVALID` when `offset` is not a non-negative safe integer.
    */
-  appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number>;
+  appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal, onStored?: (size: number) => void): Promise<number>;
 
   /** Bytes staged so far under `id`, or null when there is no such upload. */
   uploadSize(id: string): Promise<number | null>;

@@ -9,4 +9,4 @@ export { createBackend, backendKinds, type BackendSettings, type BackendKind, ty
 export { objectKeyFor, addressForObjectKey } from './object-key.js';
 export { resolveRange } from './range.js';
 export { isUploadId, checkUploadId } from './upload-id.js';
-export { KeyedMutex } from './keyed-mutex.js';
+export { KeyedInFlight, KeyedMutex } from './keyed-mutex.js';

@@ -57,4 +57,26 @@ describe('KeyedMutex', function () {
     await mutex.run('c', async () => Promise.reject(new Error('x'))).catch(() => undefined);
     assert.equal(mutex.activeKeys, 0);
   });
+
+  it('acquire: a holder that releases early lets the next one in while it goes on; releasing twice is harmless', async function () {
+    const mutex = new KeyedMutex();
+    const events: string[] = [];
+    const releaseFirst = await mutex.acquire('k');
+    const second = mutex.acquire('k').then((release) => {
+      events.push('second in');
+      return release;
+    });
+    await nextTurn();
+    assert.equal(events.length, 0, 'the second waits while the first holds');
+    releaseFirst();
+    releaseFirst();
+    const releaseSecond = await second;
+    events.push('first goes on');
+    assert.deepEqual(events, ['second in', 'first goes on']);
+    const third = mutex.run('k', async () => 'third');
+    await nextTurn();
+    releaseSecond();
+    assert.equal(await third, 'third');
+    assert.equal(mutex.activeKeys, 0);
+  });
 });

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { mkdir, mkdtemp, open, readFile, readdir, realpath, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -254,26 +256,100 @@ describe('local backend', function () {
       assert.deepEqual(await readFile(path.join(backend.root, UPLOADS_DIRECTORY, id)), bytes);
     });
 
-    it('fsyncs each append before acknowledging it', async function () {
-      const id = randomUUID();
-      await backend.createUpload(id);
+    /** Runs `body` with FileHandle's sync and datasync replaced by `sync` (which gets the original and the synced path). */
+    async function withSync<T>(sync: (original: () => Promise<void>, synced: string) => Promise<void>, body: () => Promise<T>): Promise<T> {
       // FileHandle is not exported; its prototype is reachable from any handle.
-      const probe = await open(path.join(backend.root, UPLOADS_DIRECTORY, id), 'r');
-      const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+      const probe = await open(backend.root, 'r');
+      const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void>; datasync(): Promise<void> };
       await probe.close();
-      const original = prototype.sync;
-      let syncs = 0;
-      prototype.sync = function (this: unknown) {
-        syncs++;
-        return original.call(this);
+      const originals = { sync: prototype.sync, datasync: prototype.datasync };
+      // Linux names every open descriptor under /proc/self/fd.
+      const pathOf = (handle: { fd: number }): string => readlinkSync(`/proc/self/fd/${handle.fd}`);
+      prototype.sync = function (this: { fd: number }) {
+        return sync(() => originals.sync.call(this), pathOf(this));
+      };
+      prototype.datasync = function (this: { fd: number }) {
+        return sync(() => originals.datasync.call(this), pathOf(this));
       };
       try {
-        await backend.appendUpload(id, 0, chunked(patternBytes(100_000), [10_000]));
-        assert.equal(syncs, 1, 'one fsync, after the last write');
-        await backend.appendUpload(id, 100_000, chunked(patternBytes(10)));
-        assert.equal(syncs, 2);
+        return await body();
       } finally {
-        prototype.sync = original;
+        Object.assign(prototype, originals);
+      }
+    }
+
+    it('fsyncs each append before acknowledging it, after its last write', async function () {
+      const id = randomUUID();
+      await backend.createUpload(id);
+      const file = path.join(backend.root, UPLOADS_DIRECTORY, id);
+      const synced: number[] = [];
+      await withSync(
+        async (original) => {
+          synced.push((await stat(file)).size);
+          await original();
+        },
+        async () => {
+          await backend.appendUpload(id, 0, chunked(patternBytes(100_000), [10_000]));
+          assert.deepEqual(synced, [100_000], 'one fsync, after the last write');
+          await backend.appendUpload(id, 100_000, chunked(patternBytes(10)));
+          assert.deepEqual(synced, [100_000, 100_010]);
+        },
+      );
+    });
+
+    it('lets the next append write while one syncs; publish and delete wait for the sync', async function () {
+      const bytes = patternBytes(300_000, 17);
+      for (const finish of ['publish', 'delete'] as const) {
+        const id = randomUUID();
+        await backend.createUpload(id);
+        let openGate!: () => void;
+        const gate = new Promise<void>((resolve) => (openGate = resolve));
+        let syncsStarted = 0;
+        const file = path.join(await realpath(backend.root), UPLOADS_DIRECTORY, id);
+        await withSync(
+          async (original, synced) => {
+            // Only the upload file's syncs are held: publishing syncs directories too.
+            if (synced === file) {
+              syncsStarted++;
+              await gate;
+            }
+            await original();
+          },
+          async () => {
+            const stored: number[] = [];
+            const settled: string[] = [];
+            let startedSecond!: () => void;
+            const secondStarted = new Promise<void>((resolve) => (startedSecond = resolve));
+            let second: Promise<number> | undefined;
+            const first = backend.appendUpload(id, 0, chunked(bytes.subarray(0, 100_000), [10_000]), undefined, (size) => {
+              stored.push(size);
+              second = backend.appendUpload(id, size, chunked(bytes.subarray(100_000), [10_000]), undefined, (next) => stored.push(next));
+              void second.then(() => settled.push('second'));
+              startedSecond();
+            });
+            void first.then(() => settled.push('first'));
+            await secondStarted;
+            // The second append writes all its bytes while the first's sync is held.
+            while (stored.length < 2) await new Promise((resolve) => setImmediate(resolve));
+            assert.deepEqual(stored, [100_000, 300_000]);
+            assert.equal(await backend.uploadSize(id), 300_000);
+            const finishing = finish === 'publish' ? backend.publishUpload(id, addressOf(bytes)) : backend.deleteUpload(id);
+            void finishing.then(() => settled.push(finish));
+            // Room for a publish or delete that did not wait to happen (one
+            // that waits stays blocked however long this is).
+            await Promise.race([finishing, delay(200)]);
+            assert.deepEqual(settled, [], 'nothing is acknowledged, published or deleted before its sync');
+            assert.equal(await backend.uploadSize(id), 300_000, 'the upload is still in place');
+            assert.equal(syncsStarted, 2);
+            openGate();
+            assert.equal(await first, 100_000);
+            assert.equal(await second, 300_000);
+            await finishing;
+            assert.equal(settled.at(-1), finish, `${finish} settles after both syncs`);
+          },
+        );
+        if (finish === 'publish') assert.deepEqual(await readFile(path.join(backend.root, backend.keyFor(addressOf(bytes)))), bytes);
+        else assert.equal(await backend.uploadSize(id), null);
       }
     });
 

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import http from 'node:http';
 import { describeEachDatabase } from '../../support/databases.js';
 import { FileListSchema, FileSchema, UploadSchema } from '../../../src/http/native/schemas.js';
 import { assertProblem, binary, blake3Of, createPackage, openNative, patternBytes, sha256Of, type NativeHarness } from './helpers.js';
@@ -19,6 +20,19 @@ describeEachDatabase('native API: resumable uploads', (target) => {
     assert.equal(response.headers.location, `/uploads/${session.id}`);
     assert.equal(session.location, `/uploads/${session.id}`);
     return session;
+  }
+
+  /** A PATCH whose body the test writes itself (`request.write`/`end`), over plain node:http. */
+  function rawPatch(url: string, contentRange: string, length: number): { request: http.ClientRequest; answer: Promise<{ status: number; offset: string | undefined }> } {
+    const request = http.request(url, { method: 'PATCH', headers: { 'content-type': 'application/octet-stream', 'content-range': contentRange, 'content-length': String(length) } });
+    const answer = new Promise<{ status: number; offset: string | undefined }>((resolve, reject) => {
+      request.once('error', reject);
+      request.once('response', (response) => {
+        response.resume();
+        response.once('end', () => resolve({ status: response.statusCode ?? 0, offset: response.headers['upload-offset'] as string | undefined }));
+      });
+    });
+    return { request, answer };
   }
 
   function patch(uid: string, chunk: Buffer, headers: Record<string, string>) {
@@ -60,6 +74,29 @@ describeEachDatabase('native API: resumable uploads', (target) => {
     assert.ok((download.body as Buffer).equals(content));
     // The session is gone once completed.
     assertProblem(await native.agent.get(`/uploads/${session.id}`), 404, 'UPLOAD_NOT_FOUND');
+  });
+
+  it('appends a chunk sent while the previous one is still arriving after it, instead of refusing it', async () => {
+    const pkg = await createPackage(native.agent);
+    const content = patternBytes(200_000, 9);
+    const session = await start(pkg.id, { relative_path: 'pipelined.bin', size: content.length, sha256: sha256Of(content) });
+    // The first chunk's body is held open halfway: its append holds the upload.
+    const first = rawPatch(native.url(`/uploads/${session.id}`), 'bytes 0-99999/200000', 100_000);
+    first.request.write(content.subarray(0, 50_000));
+    while ((await native.agent.head(`/uploads/${session.id}`).expect(200)).headers['upload-offset'] !== '50000') {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const second = patch(session.id, content.subarray(100_000), { 'Content-Range': 'bytes 100000-199999/200000' }).then((response) => response);
+    await new Promise((resolve) => setImmediate(resolve));
+    first.request.end(content.subarray(50_000, 100_000));
+    const [firstAnswer, secondAnswer] = await Promise.all([first.answer, second]);
+    assert.equal(firstAnswer.status, 200);
+    assert.equal(firstAnswer.offset, '100000');
+    assert.equal(secondAnswer.status, 200, secondAnswer.text);
+    assert.equal(secondAnswer.headers['upload-offset'], '200000');
+    const file = FileSchema.parse((await native.agent.post(`/uploads/${session.id}/complete`).expect(201)).body);
+    assert.equal(file.digest_sha256, sha256Of(content));
+    assert.equal(file.content_address, blake3Of(content));
   });
 
   it('refuses out-of-order and overlapping chunks with 416 and the current offset', async () => {

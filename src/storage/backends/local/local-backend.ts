@@ -276,8 +276,8 @@ class LocalDiskBackend implements LocalBackend {
     return this.uploads.create(id);
   }
 
-  async appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number> {
-    return this.uploads.append(id, offset, source, signal);
+  async appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal, onStored?: (size: number) => void): Promise<number> {
+    return this.uploads.append(id, offset, source, signal, onStored);
   }
 
   async uploadSize(id: string): Promise<number | null> {

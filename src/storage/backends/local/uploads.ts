@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError, isRegistryError } from '../../../errors/index.js';
 import { BLOB_READ_HIGH_WATER_MARK, BLOB_WRITE_HIGH_WATER_MARK, type PutOutcome, type UploadInfo } from '../../backend.js';
-import { KeyedMutex } from '../../keyed-mutex.js';
+import { KeyedInFlight, KeyedMutex } from '../../keyed-mutex.js';
 import { checkUploadId, checkUploadOffset, isUploadId, uploadNotFound, uploadOffsetMismatch } from '../../upload-id.js';
 import { ensureDirectoryDurably, fsyncDirectory } from './durable-fs.js';
 import { errorCode, isMissing, storageFailure } from './fs-errors.js';
@@ -30,6 +30,9 @@ export const UPLOADS_DIRECTORY = '.uploads';
  * linked a file still being appended to would publish bytes nobody hashed.
  */
 const uploadLocks = new KeyedMutex();
+
+/** Appends of this process whose bytes are written but maybe not yet synced, per upload file: publishing waits for them. */
+const syncing = new KeyedInFlight();
 
 /** Where an object goes: its key and the absolute path of that key. */
 export type ObjectLocator = (address: string) => { key: string; path: string };
@@ -63,10 +66,13 @@ export class LocalUploads {
     }
   }
 
-  async append(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number> {
+  async append(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal, onStored?: (size: number) => void): Promise<number> {
     const file = this.file(id);
     checkUploadOffset(offset);
-    return uploadLocks.run(file, async () => {
+    // The lock covers checking the offset and writing; the fsync that makes
+    // the chunk durable runs after it, so a client with the next chunk
+    // already on the wire is not held up by this one's sync.
+    const written = await uploadLocks.run(file, async () => {
       signal?.throwIfAborted();
       let handle: FileHandle;
       try {
@@ -88,8 +94,13 @@ export class LocalUploads {
         await handle.close().catch(() => undefined);
         throw uploadOffsetMismatch(offset, size);
       }
-      return writeAt(handle, offset, source, signal);
+      return writeAt(file, handle, offset, source, signal);
     });
+    const durable = syncing.track(file, written.durable());
+    if (written.sourceFailure === undefined) onStored?.(written.size);
+    await durable;
+    if (written.sourceFailure !== undefined) throw written.sourceFailure.error;
+    return written.size;
   }
 
   async size(id: string): Promise<number | null> {
@@ -131,6 +142,8 @@ export class LocalUploads {
     const file = this.file(id);
     const { key, path: target } = this.locate(address);
     return uploadLocks.run(file, async () => {
+      // Appends release the lock before their fsync; publish durable bytes only.
+      await syncing.settled(file);
       try {
         await stat(file);
       } catch (error) {
@@ -156,6 +169,8 @@ export class LocalUploads {
   async delete(id: string): Promise<boolean> {
     const file = this.file(id);
     return uploadLocks.run(file, async () => {
+      // An append that released the lock may still be syncing this file.
+      await syncing.settled(file);
       // Not made durable: an upload resurrected by a power cut is an orphan
       // the purge of abandoned uploads removes.
       try {
@@ -197,21 +212,31 @@ export class LocalUploads {
   }
 }
 
+/** What {@link writeAt} left: bytes written but not yet durable. */
+interface Written {
+  /** The upload's size after the write. */
+  readonly size: number;
+  /** Set when the source failed: what it yielded before is written all the same. */
+  readonly sourceFailure: { readonly error: unknown } | undefined;
+  /** Fsyncs the upload file; rejects with `STORAGE_FAILURE` when the sync fails. */
+  durable(): Promise<void>;
+}
+
 /**
- * Writes `source` into `handle` from `offset` on, fsyncs, and resolves with
- * the new size. The write stream owns `handle` and closes it in every outcome.
+ * Writes `source` into `handle` from `offset` on and resolves once every byte
+ * is written, leaving the final fsync to {@link Written.durable}. The write
+ * stream owns `handle` and closes it in every outcome; the sync goes through
+ * a new descriptor (an fsync covers the file, whichever descriptor asks).
  *
  * A source that fails does not abort the write: what it yielded before
- * failing is still written and fsynced (the client resumes after it, and
- * loses less), then its error is rethrown unchanged. An abort or a disk error
- * destroys the stream, dropping what was still buffered; the bytes already
- * written remain, a prefix of the source.
+ * failing is still written (and made durable by `durable()`), and its error
+ * is returned for the caller to rethrow unchanged. An abort or a disk error
+ * destroys the stream and rejects, dropping what was still buffered; the
+ * bytes already written remain, a prefix of the source.
  */
-async function writeAt(handle: FileHandle, offset: number, source: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number> {
+async function writeAt(file: string, handle: FileHandle, offset: number, source: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<Written> {
   let sourceFailure: { error: unknown } | undefined;
-  // `flush` fsyncs before the descriptor closes, and the pipeline settles
-  // only after the close, so a resolved append is on disk.
-  const out = handle.createWriteStream({ start: offset, highWaterMark: BLOB_WRITE_HIGH_WATER_MARK, flush: true });
+  const out = handle.createWriteStream({ start: offset, highWaterMark: BLOB_WRITE_HIGH_WATER_MARK });
   const writeback = new EarlyWriteback(() => handle.fd, UPLOAD_WRITEBACK_EVERY_BYTES);
   async function* untilFailure(): AsyncGenerator<Uint8Array> {
     try {
@@ -222,6 +247,7 @@ async function writeAt(handle: FileHandle, offset: number, source: AsyncIterable
     } catch (error) {
       sourceFailure = { error };
     } finally {
+      // No background sync may land on the descriptor after the stream closes it.
       await writeback.settle();
     }
   }
@@ -234,6 +260,17 @@ async function writeAt(handle: FileHandle, offset: number, source: AsyncIterable
     if (signal?.aborted || isRegistryError(error)) throw error;
     throw storageFailure('appending to an upload', error);
   }
-  if (sourceFailure) throw sourceFailure.error;
-  return offset + out.bytesWritten;
+  const durable = async (): Promise<void> => {
+    try {
+      const sync = await open(file, 'r+');
+      try {
+        await sync.datasync();
+      } finally {
+        await sync.close();
+      }
+    } catch (error) {
+      throw storageFailure('syncing an upload', error);
+    }
+  };
+  return { size: offset + out.bytesWritten, sourceFailure, durable };
 }

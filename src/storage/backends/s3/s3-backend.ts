@@ -228,8 +228,11 @@ class S3ObjectBackend implements S3Backend {
     return this.uploads.create(id);
   }
 
-  appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<number> {
-    return this.uploads.append(id, offset, source, signal);
+  async appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal, onStored?: (size: number) => void): Promise<number> {
+    // A part in S3 is durable once stored: nothing is left to overlap.
+    const size = await this.uploads.append(id, offset, source, signal);
+    onStored?.(size);
+    return size;
   }
 
   uploadSize(id: string): Promise<number | null> {
