@@ -71,11 +71,14 @@ export class UploadSessions {
       try {
         // Once the backend holds every byte, the next append may start (and
         // take the running digest) while this one waits for its fsync.
-        return await this.backend.appendUpload(id, offset, hashing(source, running?.hasher), signal, (size) => {
+        const size = await this.backend.appendUpload(id, offset, hashing(source, running?.hasher), signal, (storedSize) => {
           stored = true;
-          if (running && running.hasher.size === size) this.digests.put(id, { hasher: running.hasher, size });
+          if (running && running.hasher.size === storedSize) this.digests.put(id, { hasher: running.hasher, size: storedSize });
           release();
         });
+        // A backend that never reported the bytes stored (the callback is optional to call): the digest goes back now.
+        if (!stored && running && running.hasher.size === size) this.digests.put(id, { hasher: running.hasher, size });
+        return size;
       } catch (error) {
         if (stored) {
           // The bytes this append reported did not become durable, yet the

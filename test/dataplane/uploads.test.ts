@@ -4,8 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createDataPlane, type DataPlane, type DataPlaneOptions, type IngestReceipt } from '../../src/dataplane/index.js';
-import { isRegistryError } from '../../src/errors/index.js';
+import { RegistryError, isRegistryError } from '../../src/errors/index.js';
 import { EMPTY_DIGESTS } from '../../src/identity/index.js';
 import { openLocalBackend } from '../../src/storage/backends/local/index.js';
 import type { StorageBackend } from '../../src/storage/index.js';
@@ -249,6 +250,89 @@ describe('data plane uploads (in-process, local backend)', function () {
       await lossyPlane.appendUpload(id, 10_000, chunked(bytes.subarray(10_000)));
       assert.deepEqual(await lossyPlane.completeUpload(id), expectedReceipt(bytes, backend.keyFor(addressOf(bytes))));
       assert.equal(lossy.reads(), 1);
+    });
+
+    it('re-reads when an append failed after reporting its bytes stored (its fsync failed) while the next one went on', async function () {
+      const inner = await openLocalBackend({ root });
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      let reportStored!: () => void;
+      const storedSeen = new Promise<void>((resolve) => (reportStored = resolve));
+      let calls = 0;
+      const flaky = instrument(inner, {
+        // The first append stores its bytes, lets the next one in, then fails its "sync".
+        appendUpload: async (id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal, onStored?: (size: number) => void) => {
+          if (++calls > 1) return inner.appendUpload(id, offset, source, signal, onStored);
+          await inner.appendUpload(id, offset, source, signal, (stored) => {
+            onStored?.(stored);
+            reportStored();
+          });
+          await gate;
+          throw new RegistryError('STORAGE_FAILURE', 'syncing an upload failed');
+        },
+      });
+      const flakyPlane = createDataPlane(flaky.backend);
+      planes.push(flakyPlane);
+      const id = randomUUID();
+      const bytes = patternBytes(50_000, 33);
+      await flakyPlane.startUpload(id);
+      const first = flakyPlane.appendUpload(id, 0, chunked(bytes.subarray(0, 20_000)));
+      await storedSeen;
+      // The next chunk takes the running digest while the first one "syncs",
+      // and is still arriving when the first one fails.
+      let halfSent!: () => void;
+      const half = new Promise<void>((resolve) => (halfSent = resolve));
+      let resume!: () => void;
+      const resumed = new Promise<void>((resolve) => (resume = resolve));
+      async function* slowSecond(): AsyncGenerator<Uint8Array> {
+        yield bytes.subarray(20_000, 35_000);
+        halfSent();
+        await resumed;
+        yield bytes.subarray(35_000);
+      }
+      const second = flakyPlane.appendUpload(id, 20_000, slowSecond());
+      await half;
+      openGate();
+      await rejectsWithCode(first, 'STORAGE_FAILURE');
+      resume();
+      assert.equal(await second, 50_000);
+      assert.deepEqual(await flakyPlane.completeUpload(id), expectedReceipt(bytes, backend.keyFor(addressOf(bytes))));
+      assert.equal(flaky.reads(), 1, 'the running digest was not trusted');
+    });
+
+    it('a completion waits for an append that has stored its bytes but is still syncing', async function () {
+      const inner = await openLocalBackend({ root });
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      let reportStored!: () => void;
+      const storedSeen = new Promise<void>((resolve) => (reportStored = resolve));
+      const slowSync = instrument(inner, {
+        appendUpload: async (id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal, onStored?: (size: number) => void) => {
+          const size = await inner.appendUpload(id, offset, source, signal, (stored) => {
+            onStored?.(stored);
+            reportStored();
+          });
+          await gate;
+          return size;
+        },
+      });
+      const slowPlane = createDataPlane(slowSync.backend);
+      planes.push(slowPlane);
+      const id = randomUUID();
+      const bytes = patternBytes(40_000, 34);
+      await slowPlane.startUpload(id);
+      const settled: string[] = [];
+      const appending = slowPlane.appendUpload(id, 0, chunked(bytes)).then((size) => (settled.push('append'), size));
+      await storedSeen;
+      const completing = slowPlane.completeUpload(id).then((receipt) => (settled.push('complete'), receipt));
+      // Room for a completion that did not wait to finish (one that waits stays blocked however long this is).
+      await Promise.race([completing, delay(200)]);
+      assert.deepEqual(settled, []);
+      openGate();
+      assert.equal(await appending, 40_000);
+      assert.deepEqual(await completing, expectedReceipt(bytes, backend.keyFor(addressOf(bytes))));
+      assert.deepEqual(settled, ['append', 'complete']);
+      assert.equal(slowSync.reads(), 0, 'completed from the running digest');
     });
 
     it('re-reads after an aborted append', async function () {
