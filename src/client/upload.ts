@@ -26,8 +26,12 @@ export const DEFAULT_CHUNK_SIZE = 32 << 20;
 export interface ChunkSource {
   /** Total bytes the source will deliver. */
   readonly size: number;
-  /** Up to `length` bytes at `offset`; fewer only at the end. */
-  read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Up to `length` bytes at `offset`; fewer only at the end. With `into`
+   * (at least `length` bytes), a source may read into it and return a view
+   * of it instead of allocating (the caller reuses one buffer per upload).
+   */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -41,15 +45,16 @@ export async function openFileSource(path: string, expectedSize?: number): Promi
     }
     return {
       size,
-      read: async (offset, length) => {
-        const buffer = Buffer.allocUnsafe(length);
+      read: async (offset, length, into) => {
+        // A fresh buffer this size is fresh pages to fault in; a reused one is not.
+        const buffer = into !== undefined && into.byteLength >= length ? into : Buffer.allocUnsafe(length);
         let filled = 0;
         while (filled < length) {
           const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
           if (bytesRead === 0) break;
           filled += bytesRead;
         }
-        return filled === length ? buffer : buffer.subarray(0, filled);
+        return filled === buffer.byteLength ? buffer : buffer.subarray(0, filled);
       },
       close: () => handle.close(),
     };
@@ -98,16 +103,23 @@ export async function uploadSource(client: NativeApi, uploadId: string, source: 
   options.onProgress?.(offset, size);
 
   let failures = 0;
+  // One chunk buffer for the whole upload: a chunk is done with (acknowledged
+  // and hashed) before the next one is read.
+  const buffer = Buffer.allocUnsafeSlow(Math.min(chunkSize, size - offset));
   while (offset < size) {
     signal?.throwIfAborted();
     const length = Math.min(chunkSize, size - offset);
-    const bytes = await source.read(offset, length);
+    const bytes = await source.read(offset, length, buffer);
     if (bytes.byteLength !== length) throw new RegistryError('SIZE_MISMATCH', `the source ended at ${offset + bytes.byteLength} bytes; ${size} were announced`);
     let next: number;
     let failed = false;
+    // The chunk is hashed while it travels, ahead of its acknowledgement;
+    // `advance` below takes the digest back to what the server really holds.
+    const hashing = hasher.speculate(offset, bytes);
     try {
       next = (await client.appendChunk(uploadId, bytes, offset, size, call)).offset;
     } catch (error) {
+      await hashing;
       failed = true;
       if (isAbort(error, signal)) throw error;
       const misplaced = isRemoteError(error, 'UPLOAD_OFFSET_MISMATCH');
@@ -118,6 +130,7 @@ export async function uploadSource(client: NativeApi, uploadId: string, source: 
       // Where does the upload really end? (the chunk may have landed, wholly or in part)
       next = (await client.uploadStatus(uploadId, call)).offset;
     }
+    await hashing;
     if (next > size) throw new RegistryError('SIZE_MISMATCH', `upload ${uploadId} reports ${next} bytes; the source has only ${size}`);
     if (next > offset) {
       failures = 0;
@@ -173,6 +186,23 @@ class PrefixHasher {
   private hashed = 0;
 
   constructor(private readonly source: ChunkSource) {}
+
+  /**
+   * Hashes `bytes`, which sit at `offset`, before the server has acknowledged
+   * them (only when they continue the digest), in slices with a turn of the
+   * event loop between them so the request carrying them keeps flowing. A
+   * later {@link advance} to a smaller target starts over from the source.
+   */
+  async speculate(offset: number, bytes: Uint8Array): Promise<void> {
+    if (offset !== this.hashed) return;
+    const slice = 1 << 20;
+    for (let at = 0; at < bytes.byteLength; at += slice) {
+      if (at > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const piece = bytes.subarray(at, Math.min(at + slice, bytes.byteLength));
+      this.hasher.update(piece);
+      this.hashed += piece.byteLength;
+    }
+  }
 
   /** Extends the digest to `[0, target)`, from `window` when it covers the gap, else from the source. */
   async advance(target: number, window?: { offset: number; bytes: Uint8Array }): Promise<void> {

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -141,6 +143,53 @@ describeEachDatabase('client', (target) => {
     const digest = dualDigestOf(content);
     assert.equal(file!.content_address, `blake3:${digest.blake3}`);
     assert.equal(file!.digest_sha256, `sha256:${digest.sha256}`);
+  });
+
+  it('hashes each chunk while it travels, and starts the digest over when the server did not keep it', async () => {
+    const source = path.join(work, 'source');
+    const content = bytesOf((2 << 20) + 7);
+    await writeTree(source, { 'data.bin': content });
+    let patches = 0;
+    // The third PATCH never reaches the server, after the client has hashed its bytes.
+    const recorder = recordingFetch((request) => request.method === 'PATCH' && ++patches === 3);
+    const flaky = new ArtifactstoreClient({ url: served.url, fetch: recorder.fetch, retry: FAST_RETRY });
+    const pushed = await pushPackage(flaky, { create: CREATE, files: await pushFilesOf(source), chunkSize: 512 << 10 });
+    const patchRanges = recorder.requests.filter((request) => request.method === 'PATCH').map((request) => request.headers['content-range']);
+    assert.equal(patchRanges.filter((range) => range === 'bytes 1048576-1572863/2097159').length, 2, 'the lost chunk was sent again');
+    // uploadSource compares its digest with the server's record: a digest that kept the lost chunk would have failed the push.
+    const [file] = await client.listFiles(pushed.package_id);
+    const digest = dualDigestOf(content);
+    assert.equal(file!.content_address, `blake3:${digest.blake3}`);
+    assert.equal(file!.digest_sha256, `sha256:${digest.sha256}`);
+  });
+
+  it('sends a large chunk as a stream with its Content-Length, not chunked, byte for byte', async () => {
+    const seen: { contentLength?: string; transferEncoding?: string; bytes: Buffer }[] = [];
+    const server = http.createServer((request, response) => {
+      const pieces: Buffer[] = [];
+      request.on('data', (piece: Buffer) => pieces.push(piece));
+      request.on('end', () => {
+        const bytes = Buffer.concat(pieces);
+        seen.push({ contentLength: request.headers['content-length'], transferEncoding: request.headers['transfer-encoding'], bytes });
+        response.writeHead(200, { 'Content-Type': 'application/json', 'Upload-Offset': String(bytes.length) }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const direct = new ArtifactstoreClient({ url: `http://127.0.0.1:${port}`, retry: FAST_RETRY });
+      const big = bytesOf((3 << 20) + 11);
+      const small = bytesOf(1000);
+      assert.equal((await direct.appendChunk('u', big, 0, big.length)).offset, big.length);
+      assert.equal((await direct.appendChunk('u', small, 0, small.length)).offset, small.length);
+      assert.equal(seen[0]!.contentLength, String(big.length));
+      assert.equal(seen[0]!.transferEncoding, undefined);
+      assert.ok(seen[0]!.bytes.equals(big));
+      assert.equal(seen[1]!.contentLength, String(small.length));
+      assert.ok(seen[1]!.bytes.equals(small));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('resumes an interrupted push from the server offset; present files are skipped', async () => {
