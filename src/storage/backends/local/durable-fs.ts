@@ -4,8 +4,9 @@
  * a new directory entry is only durable once its directory is fsynced, and a
  * freshly created directory is only durable once its parent is.
  */
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { isMissing } from './fs-errors.js';
 
 /** Fsyncs a directory so the entries added or removed in it are durable. */
 export async function fsyncDirectory(dir: string): Promise<void> {
@@ -36,4 +37,17 @@ export async function ensureDirectoryDurably(dir: string): Promise<void> {
     current = parent;
   }
   for (const directory of changed) await fsyncDirectory(directory);
+}
+
+/**
+ * Removes a file, succeeding when it is already gone. One `unlink`, where
+ * `rm(file, {force: true})` costs two stats first (three trips through the
+ * thread pool on every object written).
+ */
+export async function unlinkIfPresent(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+  }
 }

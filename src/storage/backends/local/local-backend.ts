@@ -26,6 +26,7 @@ import {
 import { addressForObjectKey, objectKeyFor } from '../../object-key.js';
 import { resolveRange } from '../../range.js';
 import { FileBody } from './file-body.js';
+import { unlinkIfPresent } from './durable-fs.js';
 import { errorCode, isMissing, storageFailure } from './fs-errors.js';
 import { confinedPath } from './paths.js';
 import { publishFile, type PublishMode } from './publish.js';
@@ -183,7 +184,7 @@ class LocalDiskBackend implements LocalBackend {
     } catch (error) {
       throw storageFailure('publishing an object', error);
     } finally {
-      await rm(file, { force: true }).catch(() => undefined);
+      await unlinkIfPresent(file).catch(() => undefined);
     }
   }
 
@@ -192,7 +193,7 @@ class LocalDiskBackend implements LocalBackend {
     if (file === undefined) return;
     this.staged.delete(staged);
     try {
-      await rm(file, { force: true });
+      await unlinkIfPresent(file);
     } catch (error) {
       throw storageFailure('discarding a staging file', error);
     }

@@ -6,7 +6,7 @@
  * same root sees the same uploads, which is what lets a chunked upload
  * continue on another replica.
  */
-import { open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,7 +14,7 @@ import { RegistryError, isRegistryError } from '../../../errors/index.js';
 import { BLOB_READ_HIGH_WATER_MARK, BLOB_WRITE_HIGH_WATER_MARK, type PutOutcome, type UploadInfo } from '../../backend.js';
 import { KeyedInFlight, KeyedMutex } from '../../keyed-mutex.js';
 import { checkUploadId, checkUploadOffset, isUploadId, uploadNotFound, uploadOffsetMismatch } from '../../upload-id.js';
-import { ensureDirectoryDurably, fsyncDirectory } from './durable-fs.js';
+import { ensureDirectoryDurably, fsyncDirectory, unlinkIfPresent } from './durable-fs.js';
 import { errorCode, isMissing, storageFailure } from './fs-errors.js';
 import { confinedPath } from './paths.js';
 import { publishFile, type PublishMode } from './publish.js';
@@ -158,7 +158,7 @@ export class LocalUploads {
         throw storageFailure('publishing an upload', error);
       }
       try {
-        await rm(file, { force: true });
+        await unlinkIfPresent(file);
       } catch (error) {
         throw storageFailure('removing a published upload', error);
       }
