@@ -12,6 +12,12 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of a chunk upload. */
+export interface ChunkCallOptions extends CallOptions {
+  /** Called once the chunk has been handed to the connection (large chunks only); see `HttpRequest.onSent`. */
+  readonly onSent?: () => void;
+}
+
 /** What `HEAD /uploads/{id}` says. */
 export interface UploadOffset {
   /** Bytes the server holds. */
@@ -25,7 +31,7 @@ export interface NativeApi {
   readonly transport: Transport;
   uploadStatus(uploadId: string, options?: CallOptions): Promise<UploadOffset>;
   getUpload(uploadId: string, options?: CallOptions): Promise<UploadSession>;
-  appendChunk(uploadId: string, bytes: Uint8Array, offset: number, total?: number | null, options?: CallOptions): Promise<{ offset: number; session: UploadSession | null }>;
+  appendChunk(uploadId: string, bytes: Uint8Array, offset: number, total?: number | null, options?: ChunkCallOptions): Promise<{ offset: number; session: UploadSession | null }>;
   completeUpload(uploadId: string, options?: CallOptions): Promise<FileRecord>;
   listFiles(packageId: string, options?: CallOptions): Promise<FileRecord[]>;
   openDownload(fileId: string, start?: number, options?: CallOptions): Promise<Response>;

@@ -6,7 +6,7 @@
  */
 import { RegistryError } from '../errors/index.js';
 import { blake3Hex } from '../identity/index.js';
-import type { CallOptions, NativeApi, UploadOffset } from './api.js';
+import type { CallOptions, ChunkCallOptions, NativeApi, UploadOffset } from './api.js';
 import { TransportError, protocolError } from './errors.js';
 import { Transport, type HttpRequest, type Query, type RetryPolicy } from './transport.js';
 import { downloadFile, type DownloadOptions, type DownloadResult } from './download.js';
@@ -27,7 +27,7 @@ import type {
   UploadSession,
 } from './types.js';
 
-export type { CallOptions, UploadOffset } from './api.js';
+export type { CallOptions, ChunkCallOptions, UploadOffset } from './api.js';
 
 /** How to reach a server. */
 export interface ClientOptions {
@@ -181,7 +181,7 @@ export class ArtifactstoreClient implements NativeApi {
    * re-read the offset with {@link uploadStatus} and resend from there
    * ({@link uploadFile} does). An empty chunk is not sent.
    */
-  async appendChunk(uploadId: string, bytes: Uint8Array, offset: number, total?: number | null, options: CallOptions = {}): Promise<{ offset: number; session: UploadSession | null }> {
+  async appendChunk(uploadId: string, bytes: Uint8Array, offset: number, total?: number | null, options: ChunkCallOptions = {}): Promise<{ offset: number; session: UploadSession | null }> {
     if (bytes.byteLength === 0) return { offset, session: null };
     const end = offset + bytes.byteLength - 1;
     const { body, response } = await this.transport.json<UploadSession>({
@@ -191,6 +191,7 @@ export class ArtifactstoreClient implements NativeApi {
       body: bytes,
       idempotent: false,
       signal: options.signal,
+      ...(options.onSent ? { onSent: options.onSent } : {}),
     });
     const next = headerInteger(response, 'upload-offset') ?? (typeof body.offset === 'number' ? body.offset : null);
     if (next === null) throw protocolError(`PATCH /uploads/${uploadId}`, 'no Upload-Offset in the answer', response);

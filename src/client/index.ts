@@ -4,7 +4,7 @@
  * the server code: packages, resumable verified uploads and downloads, the
  * event log, and the push/pull flows the CLI is built on.
  */
-export { ArtifactstoreClient, type ClientOptions, type CallOptions, type UploadOffset } from './client.js';
+export { ArtifactstoreClient, type ClientOptions, type CallOptions, type ChunkCallOptions, type UploadOffset } from './client.js';
 export { RemoteError, TransportError, isRemoteError, isTransient, protocolError, type Problem } from './errors.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './transport.js';
 export { DEFAULT_CHUNK_SIZE, openFileSource, type ChunkSource, type UploadOptions } from './upload.js';

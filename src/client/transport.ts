@@ -37,6 +37,13 @@ export interface HttpRequest {
   /** Statuses besides 2xx that are answers, not errors (e.g. 304, 416). */
   readonly accept?: readonly number[];
   readonly signal?: AbortSignal;
+  /**
+   * Called once the whole body has been handed to the connection, when the
+   * body is large enough to be streamed (see `bodyInit`); never for other
+   * requests. Lets a caller send its next request without waiting for this
+   * answer.
+   */
+  readonly onSent?: () => void;
 }
 
 /** Connection settings shared by all requests of a client. */
@@ -144,7 +151,7 @@ export class Transport {
     if (!headers.Accept) headers.Accept = 'application/json, application/problem+json;q=0.9, */*;q=0.1';
     let response: Response;
     try {
-      response = await this.fetchImpl(url, { method: request.method, headers, ...bodyInit(body, headers), ...(request.signal ? { signal: request.signal } : {}) });
+      response = await this.fetchImpl(url, { method: request.method, headers, ...bodyInit(body, headers, request.onSent), ...(request.signal ? { signal: request.signal } : {}) });
     } catch (error) {
       if (isAbort(error, request.signal)) throw error;
       throw this.transportFailure(request, 1, error);
@@ -169,7 +176,7 @@ const STREAMED_BODY_BYTES = 256 * 1024;
  * caller's bytes, with their Content-Length set here (so no chunked
  * encoding). The caller must leave the bytes untouched until the call settles.
  */
-function bodyInit(body: Uint8Array | string | undefined, headers: Record<string, string>): { body?: RequestInit['body']; duplex?: 'half' } {
+function bodyInit(body: Uint8Array | string | undefined, headers: Record<string, string>, onSent?: () => void): { body?: RequestInit['body']; duplex?: 'half' } {
   if (body === undefined) return {};
   if (typeof body === 'string' || body.byteLength < STREAMED_BODY_BYTES) return { body };
   headers['Content-Length'] = String(body.byteLength);
@@ -177,6 +184,8 @@ function bodyInit(body: Uint8Array | string | undefined, headers: Record<string,
   async function* views(): AsyncGenerator<Uint8Array> {
     const slice = 1 << 20;
     for (let at = 0; at < bytes.byteLength; at += slice) yield bytes.subarray(at, Math.min(at + slice, bytes.byteLength));
+    // Asked for more after the last view: everything has been taken for sending.
+    onSent?.();
   }
   return { body: views() as unknown as RequestInit['body'], duplex: 'half' };
 }

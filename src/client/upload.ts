@@ -1,10 +1,11 @@
 /**
  * @module client/upload
  * Resumable chunked upload of one byte source into an upload session. The
- * server's offset is the truth: every chunk goes where the server says the
- * upload ends, and after any failed chunk the offset is read again (HEAD) and
- * the source re-read from there. Both digests are computed over exactly the
- * bytes the server acknowledged, and compared with the file it records.
+ * server's offset is the truth: chunks go where the server says the upload
+ * ends (two in flight, the second sent once the first is on the wire), and
+ * after any failed chunk the offset is read again (HEAD) and the source
+ * re-read from there. Both digests are computed over the source, each byte
+ * once, as it is sent, and compared with the file the server records.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { RegistryError } from '../errors/index.js';
@@ -17,8 +18,8 @@ import type { FileRecord } from './types.js';
 /**
  * 32 MiB: the default chunk of a PATCH. Each chunk costs the server a fixed
  * session read and one fsync (the offset it acknowledges is durable), so
- * larger chunks amortise that; each chunk is also held in memory (to hash on
- * acknowledgement and to resend), per file uploaded in parallel.
+ * larger chunks amortise that; each chunk in flight (two per file) is also
+ * held in memory until answered, per file uploaded in parallel.
  */
 export const DEFAULT_CHUNK_SIZE = 32 << 20;
 
@@ -98,48 +99,71 @@ export async function uploadSource(client: NativeApi, uploadId: string, source: 
   }
   if (offset > size) throw new RegistryError('SIZE_MISMATCH', `upload ${uploadId} already holds ${offset} bytes; the source has only ${size}`);
 
-  const hasher = new PrefixHasher(source);
+  const hasher = new SourceHasher(source);
   await hasher.advance(offset);
   options.onProgress?.(offset, size);
 
   let failures = 0;
-  // One chunk buffer for the whole upload: a chunk is done with (acknowledged
-  // and hashed) before the next one is read.
-  const buffer = Buffer.allocUnsafeSlow(Math.min(chunkSize, size - offset));
-  while (offset < size) {
-    signal?.throwIfAborted();
-    const length = Math.min(chunkSize, size - offset);
-    const bytes = await source.read(offset, length, buffer);
-    if (bytes.byteLength !== length) throw new RegistryError('SIZE_MISMATCH', `the source ended at ${offset + bytes.byteLength} bytes; ${size} were announced`);
-    let next: number;
-    let failed = false;
-    // The chunk is hashed while it travels, ahead of its acknowledgement;
-    // `advance` below takes the digest back to what the server really holds.
-    const hashing = hasher.speculate(offset, bytes);
-    try {
-      next = (await client.appendChunk(uploadId, bytes, offset, size, call)).offset;
-    } catch (error) {
-      await hashing;
-      failed = true;
-      if (isAbort(error, signal)) throw error;
-      const misplaced = isRemoteError(error, 'UPLOAD_OFFSET_MISMATCH');
-      if (!misplaced && !isTransient(error)) throw error;
-      failures += 1;
-      if (failures >= policy.attempts) throw error instanceof TransportError ? new TransportError(error.request, failures, error.cause) : error;
-      if (!misplaced) await sleep(retryDelay(policy, failures, error), signal);
-      // Where does the upload really end? (the chunk may have landed, wholly or in part)
-      next = (await client.uploadStatus(uploadId, call)).offset;
+  // Chunks in flight, oldest first. The next chunk goes out once the one
+  // before it is on the wire, so it travels while the server syncs that one.
+  const flights: Flight[] = [];
+  // A buffer per chunk in flight, reused for the whole upload.
+  const buffers: Buffer[] = [];
+  let sendAt = offset;
+  try {
+    while (offset < size) {
+      signal?.throwIfAborted();
+      while (flights.length < CHUNKS_IN_FLIGHT && sendAt < size) {
+        const previous = flights.at(-1);
+        if (previous !== undefined) await Promise.race([previous.sent, previous.settled]);
+        const length = Math.min(chunkSize, size - sendAt);
+        const buffer = freeBuffer(buffers, flights, Math.min(chunkSize, size - offset));
+        const bytes = await source.read(sendAt, length, buffer);
+        if (bytes.byteLength !== length) throw new RegistryError('SIZE_MISMATCH', `the source ended at ${sendAt + bytes.byteLength} bytes; ${size} were announced`);
+        flights.push(launch(client, uploadId, sendAt, bytes, buffer, size, hasher, signal));
+        sendAt += length;
+      }
+      const head = flights[0]!;
+      let next: number;
+      let failed = false;
+      try {
+        next = await head.answer;
+      } catch (error) {
+        failed = true;
+        // Chunks sent after it were aimed past where the upload may end.
+        await Promise.all(flights.map((flight) => flight.settled));
+        if (isAbort(error, signal)) throw error;
+        const misplaced = isRemoteError(error, 'UPLOAD_OFFSET_MISMATCH');
+        if (!misplaced && !isTransient(error)) throw error;
+        failures += 1;
+        if (failures >= policy.attempts) throw error instanceof TransportError ? new TransportError(error.request, failures, error.cause) : error;
+        if (!misplaced) await sleep(retryDelay(policy, failures, error), signal);
+        // Where does the upload really end? (the chunk may have landed, wholly or in part)
+        next = (await client.uploadStatus(uploadId, call)).offset;
+      }
+      await head.settled;
+      flights.shift();
+      if (next > size) throw new RegistryError('SIZE_MISMATCH', `upload ${uploadId} reports ${next} bytes; the source has only ${size}`);
+      if (next > offset) {
+        failures = 0;
+      } else if (!failed && ++failures >= policy.attempts) {
+        throw protocolError(`PATCH /uploads/${uploadId}`, `the server acknowledged chunks at ${offset} without the upload growing`);
+      }
+      if (failed || next !== head.offset + head.bytes.byteLength) {
+        // Resume from the server's offset: what is still in flight is moot.
+        await Promise.all(flights.map((flight) => flight.settled));
+        flights.length = 0;
+        sendAt = next;
+      }
+      await hasher.advance(next);
+      offset = next;
+      options.onProgress?.(offset, size);
     }
-    await hashing;
-    if (next > size) throw new RegistryError('SIZE_MISMATCH', `upload ${uploadId} reports ${next} bytes; the source has only ${size}`);
-    if (next > offset) {
-      failures = 0;
-    } else if (!failed && ++failures >= policy.attempts) {
-      throw protocolError(`PATCH /uploads/${uploadId}`, `the server acknowledged chunks at ${offset} without the upload growing`);
-    }
-    await hasher.advance(next, { offset, bytes });
-    offset = next;
-    options.onProgress?.(offset, size);
+  } catch (error) {
+    // Leave no request behind: what was sent is then all the server will
+    // get, and the offset a resumed push reads is final.
+    await Promise.all(flights.map((flight) => flight.settled));
+    throw error;
   }
 
   const file = await completeWithRecovery(client, uploadId, options, policy);
@@ -180,43 +204,84 @@ async function completeWithRecovery(client: NativeApi, uploadId: string, options
   }
 }
 
-/** Dual digest of the source's prefix [0, hashed), advanced as the server acknowledges bytes. */
-class PrefixHasher {
-  private hasher = new DualDigestHasher();
+/** Chunks of one upload in flight at once (see ADR 0030). */
+const CHUNKS_IN_FLIGHT = 2;
+
+/** One chunk on its way. */
+interface Flight {
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+  /** The buffer `bytes` lives in; free again once `settled` resolves. */
+  readonly buffer: Buffer;
+  /** The server's offset after it, or the failure. */
+  readonly answer: Promise<number>;
+  /** Resolves once the whole chunk has been handed to the connection. */
+  readonly sent: Promise<void>;
+  /** Resolves (never rejects) once the answer is in and the chunk is hashed: its buffer may be reused. */
+  readonly settled: Promise<void>;
+}
+
+/** Sends `bytes` at `offset` and hashes them while they travel. */
+function launch(client: NativeApi, uploadId: string, offset: number, bytes: Uint8Array, buffer: Buffer, size: number, hasher: SourceHasher, signal: AbortSignal | undefined): Flight {
+  let onSent!: () => void;
+  const sent = new Promise<void>((resolve) => (onSent = resolve));
+  const answer = client.appendChunk(uploadId, bytes, offset, size, { ...(signal ? { signal } : {}), onSent }).then((reply) => reply.offset);
+  // Awaited by the loop only for the oldest chunk; a later one's failure is read through `settled`.
+  answer.catch(() => undefined);
+  const hashed = hasher.speculate(offset, bytes);
+  const settled = Promise.allSettled([answer, hashed]).then(() => undefined);
+  return { offset, bytes, buffer, answer, sent, settled };
+}
+
+/** A buffer of at least `length` bytes that no chunk in flight uses. */
+function freeBuffer(buffers: Buffer[], flights: readonly Flight[], length: number): Buffer {
+  const free = buffers.find((buffer) => buffer.byteLength >= length && !flights.some((flight) => flight.buffer === buffer));
+  if (free !== undefined) return free;
+  const buffer = Buffer.allocUnsafeSlow(length);
+  buffers.push(buffer);
+  return buffer;
+}
+
+/**
+ * Dual digest of the source, each byte hashed once, in order: chunks are
+ * hashed as they are sent, and the rest read from the source when the
+ * server holds more than was sent from here (a session continued). Bytes
+ * sent again after a failure are not hashed again; they are the same bytes
+ * of the same source. The final comparison with the server's record catches
+ * a server that holds anything else.
+ */
+class SourceHasher {
+  private readonly hasher = new DualDigestHasher();
   private hashed = 0;
+  /** The hashing of chunks is chained so they are hashed in order. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly source: ChunkSource) {}
 
   /**
-   * Hashes `bytes`, which sit at `offset`, before the server has acknowledged
-   * them (only when they continue the digest), in slices with a turn of the
-   * event loop between them so the request carrying them keeps flowing. A
-   * later {@link advance} to a smaller target starts over from the source.
+   * Hashes `bytes`, which sit at `offset`, when they continue the digest, in
+   * slices with a turn of the event loop between them so the requests in
+   * flight keep flowing. Resolves once done (or skipped); never rejects.
    */
-  async speculate(offset: number, bytes: Uint8Array): Promise<void> {
-    if (offset !== this.hashed) return;
-    const slice = 1 << 20;
-    for (let at = 0; at < bytes.byteLength; at += slice) {
-      if (at > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const piece = bytes.subarray(at, Math.min(at + slice, bytes.byteLength));
-      this.hasher.update(piece);
-      this.hashed += piece.byteLength;
-    }
+  speculate(offset: number, bytes: Uint8Array): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (offset !== this.hashed) return;
+      const slice = 1 << 20;
+      for (let at = 0; at < bytes.byteLength; at += slice) {
+        if (at > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        const piece = bytes.subarray(at, Math.min(at + slice, bytes.byteLength));
+        this.hasher.update(piece);
+        this.hashed += piece.byteLength;
+      }
+    };
+    this.queue = this.queue.then(run, run);
+    return this.queue;
   }
 
-  /** Extends the digest to `[0, target)`, from `window` when it covers the gap, else from the source. */
-  async advance(target: number, window?: { offset: number; bytes: Uint8Array }): Promise<void> {
-    if (target < this.hashed) {
-      // The server went back (a session restarted): hash again from the start.
-      this.hasher = new DualDigestHasher();
-      this.hashed = 0;
-    }
-    if (target === this.hashed) return;
-    if (window && window.offset <= this.hashed && window.offset + window.bytes.byteLength >= target) {
-      this.hasher.update(window.bytes.subarray(this.hashed - window.offset, target - window.offset));
-      this.hashed = target;
-      return;
-    }
+  /** Makes sure the digest covers at least `[0, target)`, reading from the source what was not hashed yet. */
+  async advance(target: number): Promise<void> {
+    if (target <= this.hashed) return;
+    await this.queue;
     const step = 4 << 20;
     while (this.hashed < target) {
       const length = Math.min(step, target - this.hashed);
