@@ -353,6 +353,48 @@ describe('local backend', function () {
       }
     });
 
+    it('a publish queued behind an append that is still writing waits for its sync', async function () {
+      const id = randomUUID();
+      const bytes = patternBytes(200_000, 18);
+      await backend.createUpload(id);
+      const file = path.join(await realpath(backend.root), UPLOADS_DIRECTORY, id);
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      let finishSource!: () => void;
+      const sourceMayFinish = new Promise<void>((resolve) => (finishSource = resolve));
+      let halfWritten!: () => void;
+      const half = new Promise<void>((resolve) => (halfWritten = resolve));
+      async function* slowly(): AsyncGenerator<Uint8Array> {
+        yield bytes.subarray(0, 100_000);
+        halfWritten();
+        await sourceMayFinish;
+        yield bytes.subarray(100_000);
+      }
+      await withSync(
+        async (original, synced) => {
+          if (synced === file) await gate;
+          await original();
+        },
+        async () => {
+          const settled: string[] = [];
+          const appending = backend.appendUpload(id, 0, slowly());
+          void appending.then(() => settled.push('append'));
+          await half;
+          // Queued on the upload's lock while the append still writes.
+          const publishing = backend.publishUpload(id, addressOf(bytes));
+          void publishing.then(() => settled.push('publish'));
+          finishSource();
+          await Promise.race([publishing, delay(200)]);
+          assert.deepEqual(settled, [], 'neither settles before the sync');
+          openGate();
+          assert.equal(await appending, 200_000);
+          await publishing;
+          assert.deepEqual(settled, ['append', 'publish']);
+        },
+      );
+      assert.deepEqual(await readFile(path.join(backend.root, backend.keyFor(addressOf(bytes)))), bytes);
+    });
+
     it('recreates a missing uploads directory when an upload is created', async function () {
       await rm(path.join(backend.root, UPLOADS_DIRECTORY), { recursive: true });
       assert.deepEqual(await toArray(backend.listUploads()), []);

@@ -72,7 +72,7 @@ export class LocalUploads {
     // The lock covers checking the offset and writing; the fsync that makes
     // the chunk durable runs after it, so a client with the next chunk
     // already on the wire is not held up by this one's sync.
-    const written = await uploadLocks.run(file, async () => {
+    const { written, durable } = await uploadLocks.run(file, async () => {
       signal?.throwIfAborted();
       let handle: FileHandle;
       try {
@@ -94,9 +94,11 @@ export class LocalUploads {
         await handle.close().catch(() => undefined);
         throw uploadOffsetMismatch(offset, size);
       }
-      return writeAt(file, handle, offset, source, signal);
+      const written = await writeAt(file, handle, offset, source, signal);
+      // Tracked before the lock is released, so a publish or delete queued
+      // behind this append finds the sync to wait for.
+      return { written, durable: syncing.track(file, written.durable()) };
     });
-    const durable = syncing.track(file, written.durable());
     if (written.sourceFailure === undefined) onStored?.(written.size);
     await durable;
     if (written.sourceFailure !== undefined) throw written.sourceFailure.error;
