@@ -22,8 +22,18 @@ import {
   type RemoteEvent,
 } from '../../src/client/index.js';
 import { FAST_RETRY, bytesOf, readTree, recordingFetch, serve, writeTree, type Served } from './helpers.js';
+import { latch } from '../support/latch.js';
 
 const CREATE = { name: 'nightly-42', producer: 'ci', retention_class: 'transient', subject: 'svc-a', metadata: { run: '42' } } as const;
+
+/** Asserts the package holds one file, recorded with both digests of `content`. */
+async function assertSoleFileIs(client: ArtifactstoreClient, packageId: string, content: Uint8Array): Promise<void> {
+  const files = await client.listFiles(packageId);
+  assert.equal(files.length, 1);
+  const digest = dualDigestOf(content);
+  assert.equal(files[0]!.content_address, `blake3:${digest.blake3}`);
+  assert.equal(files[0]!.digest_sha256, `sha256:${digest.sha256}`);
+}
 
 async function pushFilesOf(dir: string): Promise<PushFile[]> {
   return (await walk(dir)).map((file) => ({ relative_path: file.relative, absolute_path: file.absolute, size: file.size }));
@@ -139,10 +149,7 @@ describeEachDatabase('client', (target) => {
       'bytes 2097152-2097156/2097157',
     ]);
     assert.ok(sent.some((request) => request.method === 'HEAD'), 'the offset was re-read with HEAD');
-    const [file] = await client.listFiles(pushed.package_id);
-    const digest = dualDigestOf(content);
-    assert.equal(file!.content_address, `blake3:${digest.blake3}`);
-    assert.equal(file!.digest_sha256, `sha256:${digest.sha256}`);
+    await assertSoleFileIs(client, pushed.package_id, content);
   });
 
   it('hashes each chunk while it travels, once, also when the server did not keep it and it is sent again', async () => {
@@ -157,10 +164,7 @@ describeEachDatabase('client', (target) => {
     const patchRanges = recorder.requests.filter((request) => request.method === 'PATCH').map((request) => request.headers['content-range']);
     assert.equal(patchRanges.filter((range) => range === 'bytes 1048576-1572863/2097159').length, 2, 'the lost chunk was sent again');
     // uploadSource compares its digest with the server's record: a digest that kept the lost chunk would have failed the push.
-    const [file] = await client.listFiles(pushed.package_id);
-    const digest = dualDigestOf(content);
-    assert.equal(file!.content_address, `blake3:${digest.blake3}`);
-    assert.equal(file!.digest_sha256, `sha256:${digest.sha256}`);
+    await assertSoleFileIs(client, pushed.package_id, content);
   });
 
   it('sends the next chunk while the previous one waits for its answer', async () => {
@@ -168,25 +172,21 @@ describeEachDatabase('client', (target) => {
     const content = bytesOf((3 << 20) + 13);
     await writeTree(source, { 'data.bin': content });
     let patches = 0;
-    let secondStarted!: () => void;
-    const second = new Promise<void>((resolve) => (secondStarted = resolve));
+    const second = latch();
     // The first PATCH's answer is held until the second PATCH has been sent:
     // a client that waited for each answer before sending on would never finish.
     const holding: typeof fetch = async (input, init) => {
       if (init?.method !== 'PATCH') return fetch(input, init);
       const number = ++patches;
-      if (number === 2) secondStarted();
+      if (number === 2) second.open();
       const response = await fetch(input, init);
-      if (number === 1) await second;
+      if (number === 1) await second.opened;
       return response;
     };
     const pipelined = new ArtifactstoreClient({ url: served.url, fetch: holding, retry: FAST_RETRY });
     const pushed = await pushPackage(pipelined, { create: CREATE, files: await pushFilesOf(source), chunkSize: 1 << 20 });
     assert.equal(patches, 4);
-    const [file] = await client.listFiles(pushed.package_id);
-    const digest = dualDigestOf(content);
-    assert.equal(file!.content_address, `blake3:${digest.blake3}`);
-    assert.equal(file!.digest_sha256, `sha256:${digest.sha256}`);
+    await assertSoleFileIs(client, pushed.package_id, content);
   });
 
   it('sends a large chunk as a stream with its Content-Length, not chunked, byte for byte', async () => {

@@ -10,8 +10,9 @@ import { RegistryError, isRegistryError } from '../../src/errors/index.js';
 import { EMPTY_DIGESTS } from '../../src/identity/index.js';
 import { openLocalBackend } from '../../src/storage/backends/local/index.js';
 import type { StorageBackend } from '../../src/storage/index.js';
-import { addressOf, chunked, collect, failingAfter, patternBytes, referenceDigests, rejectsWithCode, toArray } from '../storage/support.js';
+import { addressOf, chunked, collect, failingAfter, patternBytes, pausedAfter, referenceDigests, rejectsWithCode, toArray } from '../storage/support.js';
 import { MALFORMED_UPLOAD_IDS } from '../storage/upload-suite.js';
+import { latch } from '../support/latch.js';
 
 /** A backend that forwards everything to `inner`, counting `readUpload` calls and letting a test replace methods. */
 interface InstrumentedBackend {
@@ -254,10 +255,8 @@ describe('data plane uploads (in-process, local backend)', function () {
 
     it('re-reads when an append failed after reporting its bytes stored (its fsync failed) while the next one went on', async function () {
       const inner = await openLocalBackend({ root });
-      let openGate!: () => void;
-      const gate = new Promise<void>((resolve) => (openGate = resolve));
-      let reportStored!: () => void;
-      const storedSeen = new Promise<void>((resolve) => (reportStored = resolve));
+      const gate = latch();
+      const storedSeen = latch();
       let calls = 0;
       const flaky = instrument(inner, {
         // The first append stores its bytes, lets the next one in, then fails its "sync".
@@ -265,9 +264,9 @@ describe('data plane uploads (in-process, local backend)', function () {
           if (++calls > 1) return inner.appendUpload(id, offset, source, signal, onStored);
           await inner.appendUpload(id, offset, source, signal, (stored) => {
             onStored?.(stored);
-            reportStored();
+            storedSeen.open();
           });
-          await gate;
+          await gate.opened;
           throw new RegistryError('STORAGE_FAILURE', 'syncing an upload failed');
         },
       });
@@ -277,24 +276,16 @@ describe('data plane uploads (in-process, local backend)', function () {
       const bytes = patternBytes(50_000, 33);
       await flakyPlane.startUpload(id);
       const first = flakyPlane.appendUpload(id, 0, chunked(bytes.subarray(0, 20_000)));
-      await storedSeen;
+      await storedSeen.opened;
       // The next chunk takes the running digest while the first one "syncs",
       // and is still arriving when the first one fails.
-      let halfSent!: () => void;
-      const half = new Promise<void>((resolve) => (halfSent = resolve));
-      let resume!: () => void;
-      const resumed = new Promise<void>((resolve) => (resume = resolve));
-      async function* slowSecond(): AsyncGenerator<Uint8Array> {
-        yield bytes.subarray(20_000, 35_000);
-        halfSent();
-        await resumed;
-        yield bytes.subarray(35_000);
-      }
-      const second = flakyPlane.appendUpload(id, 20_000, slowSecond());
-      await half;
-      openGate();
+      const half = latch();
+      const resumed = latch();
+      const second = flakyPlane.appendUpload(id, 20_000, pausedAfter(bytes.subarray(20_000, 35_000), bytes.subarray(35_000), half, resumed));
+      await half.opened;
+      gate.open();
       await rejectsWithCode(first, 'STORAGE_FAILURE');
-      resume();
+      resumed.open();
       assert.equal(await second, 50_000);
       assert.deepEqual(await flakyPlane.completeUpload(id), expectedReceipt(bytes, backend.keyFor(addressOf(bytes))));
       assert.equal(flaky.reads(), 1, 'the running digest was not trusted');
@@ -302,17 +293,15 @@ describe('data plane uploads (in-process, local backend)', function () {
 
     it('a completion waits for an append that has stored its bytes but is still syncing', async function () {
       const inner = await openLocalBackend({ root });
-      let openGate!: () => void;
-      const gate = new Promise<void>((resolve) => (openGate = resolve));
-      let reportStored!: () => void;
-      const storedSeen = new Promise<void>((resolve) => (reportStored = resolve));
+      const gate = latch();
+      const storedSeen = latch();
       const slowSync = instrument(inner, {
         appendUpload: async (id: string, offset: number, source: AsyncIterable<Uint8Array>, signal?: AbortSignal, onStored?: (size: number) => void) => {
           const size = await inner.appendUpload(id, offset, source, signal, (stored) => {
             onStored?.(stored);
-            reportStored();
+            storedSeen.open();
           });
-          await gate;
+          await gate.opened;
           return size;
         },
       });
@@ -323,12 +312,12 @@ describe('data plane uploads (in-process, local backend)', function () {
       await slowPlane.startUpload(id);
       const settled: string[] = [];
       const appending = slowPlane.appendUpload(id, 0, chunked(bytes)).then((size) => (settled.push('append'), size));
-      await storedSeen;
+      await storedSeen.opened;
       const completing = slowPlane.completeUpload(id).then((receipt) => (settled.push('complete'), receipt));
       // Room for a completion that did not wait to finish (one that waits stays blocked however long this is).
       await Promise.race([completing, delay(200)]);
       assert.deepEqual(settled, []);
-      openGate();
+      gate.open();
       assert.equal(await appending, 40_000);
       assert.deepEqual(await completing, expectedReceipt(bytes, backend.keyFor(addressOf(bytes))));
       assert.deepEqual(settled, ['append', 'complete']);

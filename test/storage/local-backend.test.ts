@@ -9,8 +9,9 @@ import { openLocalBackend, STAGING_DIRECTORY, UPLOADS_DIRECTORY, type LocalBacke
 import { confinedPath } from '../../src/storage/backends/local/paths.js';
 import { createBackend } from '../../src/storage/index.js';
 import { runBackendSuite, MALFORMED_ADDRESSES } from './backend-suite.js';
-import { addressOf, chunked, failingAfter, patternBytes, rejectsWithCode, throwsWithCode, toArray } from './support.js';
+import { addressOf, chunked, failingAfter, patternBytes, pausedAfter, rejectsWithCode, throwsWithCode, toArray } from './support.js';
 import { MALFORMED_UPLOAD_IDS } from './upload-suite.js';
+import { latch } from '../support/latch.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), 'artifactstore-local-'));
@@ -302,8 +303,7 @@ describe('local backend', function () {
       for (const finish of ['publish', 'delete'] as const) {
         const id = randomUUID();
         await backend.createUpload(id);
-        let openGate!: () => void;
-        const gate = new Promise<void>((resolve) => (openGate = resolve));
+        const gate = latch();
         let syncsStarted = 0;
         const file = path.join(await realpath(backend.root), UPLOADS_DIRECTORY, id);
         await withSync(
@@ -311,24 +311,23 @@ describe('local backend', function () {
             // Only the upload file's syncs are held: publishing syncs directories too.
             if (synced === file) {
               syncsStarted++;
-              await gate;
+              await gate.opened;
             }
             await original();
           },
           async () => {
             const stored: number[] = [];
             const settled: string[] = [];
-            let startedSecond!: () => void;
-            const secondStarted = new Promise<void>((resolve) => (startedSecond = resolve));
+            const secondStarted = latch();
             let second: Promise<number> | undefined;
             const first = backend.appendUpload(id, 0, chunked(bytes.subarray(0, 100_000), [10_000]), undefined, (size) => {
               stored.push(size);
               second = backend.appendUpload(id, size, chunked(bytes.subarray(100_000), [10_000]), undefined, (next) => stored.push(next));
               void second.then(() => settled.push('second'));
-              startedSecond();
+              secondStarted.open();
             });
             void first.then(() => settled.push('first'));
-            await secondStarted;
+            await secondStarted.opened;
             // The second append writes all its bytes while the first's sync is held.
             while (stored.length < 2) await new Promise((resolve) => setImmediate(resolve));
             assert.deepEqual(stored, [100_000, 300_000]);
@@ -341,7 +340,7 @@ describe('local backend', function () {
             assert.deepEqual(settled, [], 'nothing is acknowledged, published or deleted before its sync');
             assert.equal(await backend.uploadSize(id), 300_000, 'the upload is still in place');
             assert.equal(syncsStarted, 2);
-            openGate();
+            gate.open();
             assert.equal(await first, 100_000);
             assert.equal(await second, 300_000);
             await finishing;
@@ -358,35 +357,26 @@ describe('local backend', function () {
       const bytes = patternBytes(200_000, 18);
       await backend.createUpload(id);
       const file = path.join(await realpath(backend.root), UPLOADS_DIRECTORY, id);
-      let openGate!: () => void;
-      const gate = new Promise<void>((resolve) => (openGate = resolve));
-      let finishSource!: () => void;
-      const sourceMayFinish = new Promise<void>((resolve) => (finishSource = resolve));
-      let halfWritten!: () => void;
-      const half = new Promise<void>((resolve) => (halfWritten = resolve));
-      async function* slowly(): AsyncGenerator<Uint8Array> {
-        yield bytes.subarray(0, 100_000);
-        halfWritten();
-        await sourceMayFinish;
-        yield bytes.subarray(100_000);
-      }
+      const gate = latch();
+      const sourceMayFinish = latch();
+      const half = latch();
       await withSync(
         async (original, synced) => {
-          if (synced === file) await gate;
+          if (synced === file) await gate.opened;
           await original();
         },
         async () => {
           const settled: string[] = [];
-          const appending = backend.appendUpload(id, 0, slowly());
+          const appending = backend.appendUpload(id, 0, pausedAfter(bytes.subarray(0, 100_000), bytes.subarray(100_000), half, sourceMayFinish));
           void appending.then(() => settled.push('append'));
-          await half;
+          await half.opened;
           // Queued on the upload's lock while the append still writes.
           const publishing = backend.publishUpload(id, addressOf(bytes));
           void publishing.then(() => settled.push('publish'));
-          finishSource();
+          sourceMayFinish.open();
           await Promise.race([publishing, delay(200)]);
           assert.deepEqual(settled, [], 'neither settles before the sync');
-          openGate();
+          gate.open();
           assert.equal(await appending, 200_000);
           await publishing;
           assert.deepEqual(settled, ['append', 'publish']);

@@ -9,6 +9,7 @@ import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ErrorCode } from '../../src/errors/index.js';
 import { isRegistryError } from '../../src/errors/index.js';
+import type { Latch } from '../support/latch.js';
 
 /** `length` pseudo-random bytes, the same for the same `seed` (xorshift32). */
 export function patternBytes(length: number, seed = 1): Buffer {
@@ -85,4 +86,15 @@ export async function toArray<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
   return out;
+}
+
+/**
+ * A source that yields `first`, opens `reached`, waits for `resume`, then
+ * yields `rest`: an upload caught midway, for tests that order steps.
+ */
+export async function* pausedAfter(first: Uint8Array, rest: Uint8Array, reached: Latch, resume: Latch): AsyncGenerator<Uint8Array> {
+  yield first;
+  reached.open();
+  await resume.opened;
+  yield rest;
 }
