@@ -4,13 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 import { createDataPlane, type DataPlane, type DataPlaneOptions, type IngestReceipt } from '../../src/dataplane/index.js';
 import { RegistryError, isRegistryError } from '../../src/errors/index.js';
 import { EMPTY_DIGESTS } from '../../src/identity/index.js';
 import { openLocalBackend } from '../../src/storage/backends/local/index.js';
 import type { StorageBackend } from '../../src/storage/index.js';
-import { addressOf, chunked, collect, failingAfter, patternBytes, pausedAfter, referenceDigests, rejectsWithCode, toArray } from '../storage/support.js';
+import { addressOf, chunked, collect, failingAfter, patternBytes, pausedAfter, referenceDigests, rejectsWithCode, toArray, watchWaitsFor } from '../storage/support.js';
 import { MALFORMED_UPLOAD_IDS } from '../storage/upload-suite.js';
 import { latch } from '../support/latch.js';
 
@@ -313,9 +312,15 @@ describe('data plane uploads (in-process, local backend)', function () {
       const settled: string[] = [];
       const appending = slowPlane.appendUpload(id, 0, chunked(bytes)).then((size) => (settled.push('append'), size));
       await storedSeen.opened;
-      const completing = slowPlane.completeUpload(id).then((receipt) => (settled.push('complete'), receipt));
-      // Room for a completion that did not wait to finish (one that waits stays blocked however long this is).
-      await Promise.race([completing, delay(200)]);
+      const watch = watchWaitsFor(id);
+      let completing: Promise<IngestReceipt>;
+      try {
+        completing = slowPlane.completeUpload(id).then((receipt) => (settled.push('complete'), receipt));
+        // Either it is waiting for the append still syncing, or (had it not waited) it is done.
+        await Promise.race([watch.waited.opened, completing]);
+      } finally {
+        watch.restore();
+      }
       assert.deepEqual(settled, []);
       gate.open();
       assert.equal(await appending, 40_000);

@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
-import { setTimeout as delay } from 'node:timers/promises';
 import { mkdir, mkdtemp, open, readFile, readdir, realpath, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +8,7 @@ import { openLocalBackend, STAGING_DIRECTORY, UPLOADS_DIRECTORY, type LocalBacke
 import { confinedPath } from '../../src/storage/backends/local/paths.js';
 import { createBackend } from '../../src/storage/index.js';
 import { runBackendSuite, MALFORMED_ADDRESSES } from './backend-suite.js';
-import { addressOf, chunked, failingAfter, patternBytes, pausedAfter, rejectsWithCode, throwsWithCode, toArray } from './support.js';
+import { addressOf, chunked, failingAfter, patternBytes, pausedAfter, rejectsWithCode, throwsWithCode, toArray, watchWaitsFor } from './support.js';
 import { MALFORMED_UPLOAD_IDS } from './upload-suite.js';
 import { latch } from '../support/latch.js';
 
@@ -332,11 +331,16 @@ describe('local backend', function () {
             while (stored.length < 2) await new Promise((resolve) => setImmediate(resolve));
             assert.deepEqual(stored, [100_000, 300_000]);
             assert.equal(await backend.uploadSize(id), 300_000);
-            const finishing = finish === 'publish' ? backend.publishUpload(id, addressOf(bytes)) : backend.deleteUpload(id);
-            void finishing.then(() => settled.push(finish));
-            // Room for a publish or delete that did not wait to happen (one
-            // that waits stays blocked however long this is).
-            await Promise.race([finishing, delay(200)]);
+            const watch = watchWaitsFor(file);
+            let finishing: Promise<unknown>;
+            try {
+              finishing = finish === 'publish' ? backend.publishUpload(id, addressOf(bytes)) : backend.deleteUpload(id);
+              void finishing.then(() => settled.push(finish));
+              // Either it is waiting for the held syncs, or (had it not waited) it is done.
+              await Promise.race([watch.waited.opened, finishing]);
+            } finally {
+              watch.restore();
+            }
             assert.deepEqual(settled, [], 'nothing is acknowledged, published or deleted before its sync');
             assert.equal(await backend.uploadSize(id), 300_000, 'the upload is still in place');
             assert.equal(syncsStarted, 2);
@@ -371,10 +375,17 @@ describe('local backend', function () {
           void appending.then(() => settled.push('append'));
           await half.opened;
           // Queued on the upload's lock while the append still writes.
-          const publishing = backend.publishUpload(id, addressOf(bytes));
-          void publishing.then(() => settled.push('publish'));
-          sourceMayFinish.open();
-          await Promise.race([publishing, delay(200)]);
+          const watch = watchWaitsFor(file);
+          let publishing: Promise<unknown>;
+          try {
+            publishing = backend.publishUpload(id, addressOf(bytes));
+            void publishing.then(() => settled.push('publish'));
+            sourceMayFinish.open();
+            // Either it is waiting for the held sync, or (had it missed it) it is done.
+            await Promise.race([watch.waited.opened, publishing]);
+          } finally {
+            watch.restore();
+          }
           assert.deepEqual(settled, [], 'neither settles before the sync');
           gate.open();
           assert.equal(await appending, 200_000);

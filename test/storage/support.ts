@@ -9,7 +9,8 @@ import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ErrorCode } from '../../src/errors/index.js';
 import { isRegistryError } from '../../src/errors/index.js';
-import type { Latch } from '../support/latch.js';
+import { KeyedInFlight } from '../../src/storage/index.js';
+import { latch, type Latch } from '../support/latch.js';
 
 /** `length` pseudo-random bytes, the same for the same `seed` (xorshift32). */
 export function patternBytes(length: number, seed = 1): Buffer {
@@ -97,4 +98,19 @@ export async function* pausedAfter(first: Uint8Array, rest: Uint8Array, reached:
   reached.open();
   await resume.opened;
   yield rest;
+}
+
+/**
+ * Opens the returned latch when anything asks `KeyedInFlight` to wait for
+ * `key`'s work in flight: lets a test hold that work and learn, without a
+ * timer, that the waiter is blocked on it. Call `restore` when done.
+ */
+export function watchWaitsFor(key: string): { waited: Latch; restore(): void } {
+  const waited = latch();
+  const original = KeyedInFlight.prototype.settled;
+  KeyedInFlight.prototype.settled = function (this: KeyedInFlight, asked: string) {
+    if (asked === key) waited.open();
+    return original.call(this, asked);
+  };
+  return { waited, restore: () => void (KeyedInFlight.prototype.settled = original) };
 }
