@@ -7,10 +7,8 @@
  * `GET /events/stream`, each reporting every event the moment its JSON is
  * parsed.
  */
-import { createReadStream } from 'node:fs';
 import http from 'node:http';
-import { expectStatus, send, type Target } from './oci-client.js';
-import { MiB } from './lib.js';
+import { expectStatus, fileRange, send, type Target } from './oci-client.js';
 
 /** `JSON.parse` of a reply body that must have `status`. */
 export async function jsonCall<T>(to: Target, method: string, where: string, status: number, body?: unknown): Promise<{ value: T; headers: http.IncomingHttpHeaders }> {
@@ -22,11 +20,6 @@ export async function jsonCall<T>(to: Target, method: string, where: string, sta
   });
   expectStatus(to, `${method} ${where}`, reply, status);
   return { value: JSON.parse(reply.body.toString('utf8')) as T, headers: reply.headers };
-}
-
-/** The bytes `start..end` (inclusive) of `file`, read in 1 MiB pieces. */
-export async function* fileRange(file: string, start: number, end: number): AsyncGenerator<Buffer> {
-  for await (const chunk of createReadStream(file, { start, end, highWaterMark: MiB })) yield chunk as Buffer;
 }
 
 /** What a native upload of a file made. */

@@ -53,7 +53,9 @@
  *
  * Environment (optional): `NATIVE_BENCH_ONLY=upload,download,listing,events`
  * runs only those scenarios (download needs upload); `NATIVE_BENCH_PACKAGES`
- * overrides the 100,000 packages (for a quick look; the table says so).
+ * overrides the 100,000 packages (for a quick look; the table says so);
+ * `NATIVE_BENCH_UPLOAD_ROUNDS` the 2 interleaved upload rounds (more rounds
+ * give a steadier median on a noisy host).
  */
 import { createHash, randomFillSync, type Hash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
@@ -68,9 +70,9 @@ import { newId } from '../src/registry/index.js';
 import { retentionDefault } from '../src/retention/index.js';
 import type { Journal } from '../src/views/index.js';
 import { MiB, median, num, printTable, secondsSince, times, withTempDir, type Benchmark, type ResultRow } from './lib.js';
-import { expectStatus, pushMonolithic, send, target, type Target } from './oci-client.js';
+import { expectStatus, fileRange, pushMonolithic, send, target, type Target } from './oci-client.js';
 import { cpuSeconds, runChecked } from './oci-servers.js';
-import { fileRange, uploadNative, type EventReader, type NativeUpload } from './native-client.js';
+import { uploadNative, type EventReader, type NativeUpload } from './native-client.js';
 import { measureLatency, percentile, type Latencies } from './native-events.js';
 import { buildCatalogue, type Catalogue } from './native-populate.js';
 import { serverPaths, startBaselineServer, startNativeServer, type NativeServer } from './native-server.js';
@@ -78,7 +80,8 @@ import { serverPaths, startBaselineServer, startNativeServer, type NativeServer 
 const BIG_BYTES = 1024 * MiB;
 const CHUNK_BYTES = 8 * MiB;
 const WARM_UP_BYTES = 32 * MiB;
-const UPLOAD_ROUNDS = 2;
+const UPLOAD_ROUNDS = Number(process.env.NATIVE_BENCH_UPLOAD_ROUNDS ?? 2);
+if (!Number.isSafeInteger(UPLOAD_ROUNDS) || UPLOAD_ROUNDS < 1) throw new Error(`NATIVE_BENCH_UPLOAD_ROUNDS must be a positive integer, got ${process.env.NATIVE_BENCH_UPLOAD_ROUNDS}`);
 const DOWNLOAD_ROUNDS = 3;
 const UPLOAD_TARGET = 0.9;
 const DOWNLOAD_TARGET = 0.85;
