@@ -256,6 +256,40 @@ describe('local backend', function () {
       assert.deepEqual(await readFile(path.join(backend.root, UPLOADS_DIRECTORY, id)), bytes);
     });
 
+    it('closes every descriptor of an upload once each append settles, whether it succeeded or failed', async function () {
+      const id = randomUUID();
+      await backend.createUpload(id);
+      const file = await realpath(path.join(backend.root, UPLOADS_DIRECTORY, id));
+      // Linux lists every open descriptor under /proc/self/fd.
+      const openOnFile = async (): Promise<number> => {
+        let count = 0;
+        for (const fd of await readdir('/proc/self/fd')) {
+          try {
+            if (readlinkSync(`/proc/self/fd/${fd}`) === file) count += 1;
+          } catch {
+            // closed between listing and reading
+          }
+        }
+        return count;
+      };
+      await backend.appendUpload(id, 0, chunked(patternBytes(100_000), [10_000]));
+      assert.equal(await openOnFile(), 0, 'after a successful append');
+      await rejectsWithCode(backend.appendUpload(id, 5, chunked(patternBytes(10))), 'UPLOAD_OFFSET_MISMATCH');
+      assert.equal(await openOnFile(), 0, 'after a refused offset');
+      const boom = new Error('connection reset');
+      await assert.rejects(backend.appendUpload(id, 100_000, failingAfter([patternBytes(20_000)], boom)), (error) => error === boom);
+      assert.equal(await openOnFile(), 0, 'after a failing source');
+      // Aborted in the middle of its write.
+      const aborted = new AbortController();
+      const [reached, resume] = [latch(), latch()];
+      const append = backend.appendUpload(id, 120_000, pausedAfter(patternBytes(10), patternBytes(10), reached, resume), aborted.signal);
+      await reached.opened;
+      aborted.abort();
+      resume.open();
+      await assert.rejects(append);
+      assert.equal(await openOnFile(), 0, 'after an abort mid-write');
+    });
+
     /** Runs `body` with FileHandle's sync and datasync replaced by `sync` (which gets the original and the synced path). */
     async function withSync<T>(sync: (original: () => Promise<void>, synced: string) => Promise<void>, body: () => Promise<T>): Promise<T> {
       // FileHandle is not exported; its prototype is reachable from any handle.
