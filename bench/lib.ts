@@ -6,7 +6,7 @@
  * measures its own baseline in the same run and judges the RATIO (or, where
  * the issue sets an absolute target, the absolute figure).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -63,6 +63,32 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Drops the kernel's clean page cache (`/proc/sys/vm/drop_caches`, root
+ * only) and says whether it could. Call after `sync`. On this kind of host
+ * the kernel time per GiB written grew ~2× as the cache filled with earlier
+ * rounds' uploads (free memory left plenty): rounds run later read lower.
+ */
+export async function dropPageCache(): Promise<boolean> {
+  try {
+    await writeFile('/proc/sys/vm/drop_caches', '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads `file` once and discards it: puts it in the page cache. */
+export async function readIntoCache(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(4 * MiB);
+    while ((await handle.read(buffer, 0, buffer.length, null)).bytesRead > 0);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Runs `work` with a fresh directory under the OS temp dir, removed afterwards. */

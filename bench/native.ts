@@ -69,7 +69,7 @@ import { startServer } from '../src/http/server.js';
 import { newId } from '../src/registry/index.js';
 import { retentionDefault } from '../src/retention/index.js';
 import type { Journal } from '../src/views/index.js';
-import { MiB, median, num, printTable, secondsSince, times, withTempDir, type Benchmark, type ResultRow } from './lib.js';
+import { dropPageCache, MiB, median, num, printTable, readIntoCache, secondsSince, times, withTempDir, type Benchmark, type ResultRow } from './lib.js';
 import { expectStatus, fileRange, pushMonolithic, send, target, type Target } from './oci-client.js';
 import { cpuSeconds, runChecked } from './oci-servers.js';
 import { uploadNative, type EventReader, type NativeUpload } from './native-client.js';
@@ -98,8 +98,18 @@ const OCI_REPO = 'bench/native-oci';
 const SCENARIOS = ['upload', 'download', 'listing', 'events'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
-/** Flushes dirty pages, so a timed run does not pay for the previous run's writeback. */
-const settle = (): Promise<void> => runChecked('sync', []);
+/**
+ * Flushes dirty pages, so a timed run does not pay for the previous run's
+ * writeback; where the bench may (root), also drops the page cache earlier
+ * runs filled and reads `source` back in, so every run starts from the same
+ * memory state. Resolves whether the cache was dropped.
+ */
+async function settle(source: string): Promise<boolean> {
+  await runChecked('sync', []);
+  if (!(await dropPageCache())) return false;
+  await readIntoCache(source);
+  return true;
+}
 
 /** The 1 GiB source file: random bytes, the SHA-256 state of all but its last 16, and a way to stamp those. */
 interface BigFile {
@@ -267,11 +277,12 @@ async function measureUploads(dir: string, server: NativeServer, to: Target): Pr
   /** Server work after the last byte: Σ PATCH tails + complete (native; with two PATCHes in flight a tail includes waiting for the previous chunk); the PUT's tail (OCI). */
   const after: Record<Kind, number[]> = { native: [], oci: [] };
   let last: NativeUpload | undefined;
+  let dropped = false;
   for (let round = 0; round < UPLOAD_ROUNDS; round += 1) {
     const order: Kind[] = round % 2 === 0 ? ['native', 'oci'] : ['oci', 'native'];
     for (const kind of order) {
       const digest = big.stamp(`${kind}-${round}-${process.pid}`);
-      await settle();
+      dropped = await settle(big.file);
       const cpuBefore = cpuSeconds(server.pid);
       const start = process.hrtime.bigint();
       if (kind === 'native') {
@@ -289,7 +300,8 @@ async function measureUploads(dir: string, server: NativeServer, to: Target): Pr
   const theirs = median(seconds.oci);
   const ratio = theirs / ours; // native throughput over OCI's
   const secs = (values: number[]): string => `${median(values).toFixed(2)} s`;
-  printTable(`native upload: ${num(BIG_BYTES / MiB)} MiB file, native session in ${CHUNK_BYTES / MiB} MiB chunks vs OCI monolithic PUT, same server, interleaved, median of ${UPLOAD_ROUNDS} rounds (after an untimed ${WARM_UP_BYTES / MiB} MiB warm-up of each)`, [
+  const memory = dropped ? 'page cache dropped and the source re-read before each run' : 'page cache NOT dropped between runs (needs root): later rounds may read low';
+  printTable(`native upload: ${num(BIG_BYTES / MiB)} MiB file, native session in ${CHUNK_BYTES / MiB} MiB chunks vs OCI monolithic PUT, same server, interleaved, median of ${UPLOAD_ROUNDS} rounds (after an untimed ${WARM_UP_BYTES / MiB} MiB warm-up of each; ${memory})`, [
     { measure: `native session: POST package, POST upload, ${Math.ceil(BIG_BYTES / CHUNK_BYTES)} × PATCH, complete`, figure: rate(big.size, ours), baseline: `${rate(big.size, theirs)} OCI POST + PUT ?digest=`, ratio: times(ratio), target: `≥ ${times(UPLOAD_TARGET)}`, pass: ratio >= UPLOAD_TARGET },
     { measure: '  server CPU per run, user+sys (info; ratio native/OCI)', figure: secs(cpu.native), baseline: secs(cpu.oci), ratio: times(median(cpu.native) / median(cpu.oci)) },
     { measure: '  Σ PATCH tails (incl. waiting behind the chunk before) + complete (info)', figure: secs(after.native), baseline: `${secs(after.oci)} PUT tail` },
