@@ -18,9 +18,16 @@ export interface Target {
   readonly agent: http.Agent;
 }
 
-/** A new target at `base` (`http://127.0.0.1:port`). */
+/**
+ * A new target at `base` (`http://127.0.0.1:port`). The agent's `timeout`
+ * is what makes Node 20's agent honour a server's `Keep-Alive: timeout=N`
+ * (it retires an idle socket a second before N only when it has a timeout
+ * of its own): without it, a request could reuse a connection the server
+ * was closing and fail with "socket hang up" (seen in the oci bench after
+ * the other registry's 1 GiB push left ours idle for over 5 s).
+ */
 export function target(label: string, base: string): Target {
-  return { label, base: new URL(base), agent: new http.Agent({ keepAlive: true, maxSockets: 32, maxFreeSockets: 32 }) };
+  return { label, base: new URL(base), agent: new http.Agent({ keepAlive: true, maxSockets: 32, maxFreeSockets: 32, timeout: 120_000 }) };
 }
 
 /** A finished exchange. `body` is kept only when asked for; `bytes` always counts it. */
