@@ -7,10 +7,10 @@
  */
 import type { Readable } from 'node:stream';
 import type { DualDigest } from '../identity/index.js';
-import type { BackendHealth, ByteRange, ObjectRead, ObjectStat, UploadInfo } from '../storage/index.js';
+import type { BackendHealth, ByteRange, ObjectRead, ObjectStat, ReadHints, UploadInfo } from '../storage/index.js';
 
 // Re-exported so the data plane's users never need to import storage.
-export type { BackendHealth, ByteRange, ObjectStat, UploadInfo };
+export type { BackendHealth, ByteRange, ObjectStat, ReadHints, UploadInfo };
 
 /**
  * What the producer claims about the bytes it sends. Digests are full
@@ -95,7 +95,7 @@ export interface DataPlane {
    * @throws RegistryError `OBJECT_NOT_FOUND`; `RANGE_NOT_SATISFIABLE` when
    *   `start > end` or `start >= size`, with the object size in `extra.size`.
    */
-  serveObject(address: string, range?: ByteRange): Promise<ServedObject>;
+  serveObject(address: string, range?: ByteRange, hints?: ReadHints): Promise<ServedObject>;
 
   /** The object's size, or null when it is not stored. */
   statObject(address: string): Promise<ObjectStat | null>;

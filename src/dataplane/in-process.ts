@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { RegistryError, isRegistryError } from '../errors/index.js';
 import { DualDigestHasher, dualDigestOfStream, parseContentAddress, PRIMARY_ALGORITHM, type DualDigest } from '../identity/index.js';
-import type { BackendHealth, ByteRange, ObjectStat, StorageBackend, UploadInfo } from '../storage/index.js';
+import type { BackendHealth, ByteRange, ObjectStat, ReadHints, StorageBackend, UploadInfo } from '../storage/index.js';
 import type { DataPlane, IngestExpectation, IngestReceipt, ServedObject, VerifyExpectation, VerifyResult } from './data-plane.js';
 import { checkExpectation, expectationMismatch } from './expectations.js';
 import { hashing } from './hashing.js';
@@ -69,8 +69,8 @@ class InProcessDataPlane implements DataPlane {
     }
   }
 
-  async serveObject(address: string, range?: ByteRange): Promise<ServedObject> {
-    return this.backend.get(primary(address), range);
+  async serveObject(address: string, range?: ByteRange, hints?: ReadHints): Promise<ServedObject> {
+    return this.backend.get(primary(address), range, hints);
   }
 
   async statObject(address: string): Promise<ObjectStat | null> {
@@ -90,7 +90,7 @@ class InProcessDataPlane implements DataPlane {
     const { sha256, size } = checkExpectation({ sha256: expected.sha256, size: expected.size });
     let read: ServedObject;
     try {
-      read = await this.backend.get(target);
+      read = await this.backend.get(target, undefined, size === undefined ? undefined : { expectedSize: size });
     } catch (error) {
       if (isRegistryError(error, 'OBJECT_NOT_FOUND')) return { ok: false, actual: null, problems: [`object ${target} not found`] };
       throw error;

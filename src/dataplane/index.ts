@@ -10,6 +10,7 @@ export type {
   IngestExpectation,
   IngestReceipt,
   ObjectStat,
+  ReadHints,
   ServedObject,
   UploadInfo,
   VerifyExpectation,

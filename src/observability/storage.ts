@@ -22,6 +22,7 @@ import type {
   DirectReadOptions,
   ObjectRead,
   ObjectStat,
+  ReadHints,
   PutOutcome,
   StagedObject,
   StorageBackend,
@@ -108,8 +109,8 @@ class ObservedBackend implements StorageBackend {
     return this.timed('discard', () => this.inner.discard(staged));
   }
 
-  get(address: string, range?: ByteRange): Promise<ObjectRead> {
-    return this.timed('get', () => this.inner.get(address, range));
+  get(address: string, range?: ByteRange, hints?: ReadHints): Promise<ObjectRead> {
+    return this.timed('get', () => this.inner.get(address, range, hints));
   }
 
   head(address: string): Promise<ObjectStat | null> {

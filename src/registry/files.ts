@@ -124,7 +124,7 @@ export async function listFiles(ctx: RegistryContext, packageId: string, trx?: T
 /** Opens a file's bytes (optionally a byte range). @throws FILE_NOT_FOUND, OBJECT_NOT_FOUND, RANGE_NOT_SATISFIABLE. */
 export async function openFile(ctx: RegistryContext, fileId: string, range?: ByteRange): Promise<{ file: FileView; stream: Readable; size: number; range: ByteRange | null }> {
   const file = await getFile(ctx, fileId);
-  const served = await ctx.dataPlane.serveObject(file.contentAddress, range);
+  const served = await ctx.dataPlane.serveObject(file.contentAddress, range, { expectedSize: file.size });
   return { file, ...served };
 }
 

@@ -28,7 +28,7 @@ export async function statObject(ctx: RegistryContext, address: string): Promise
 /** Opens an object's bytes, optionally a range. */
 export async function openObject(ctx: RegistryContext, address: string, range?: ByteRange): Promise<{ object: ObjectView; stream: Readable; size: number; range: ByteRange | null }> {
   const object = await statObject(ctx, address);
-  const served = await ctx.dataPlane.serveObject(object.contentAddress, range);
+  const served = await ctx.dataPlane.serveObject(object.contentAddress, range, { expectedSize: object.size });
   return { object, ...served };
 }
 

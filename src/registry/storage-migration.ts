@@ -195,7 +195,7 @@ export async function copyObject(
   try {
     let read;
     try {
-      read = await source.serveObject(row.contentAddress);
+      read = await source.serveObject(row.contentAddress, undefined, { expectedSize: row.size });
     } catch (error) {
       if (isRegistryError(error, 'OBJECT_NOT_FOUND')) return `not stored on the source backend ${source.backendId}`;
       throw error;

@@ -16,7 +16,7 @@
  */
 import { isRegistryError, RegistryError } from '../errors/index.js';
 import { parseContentAddress } from '../identity/index.js';
-import type { ByteRange, DataPlane, IngestReceipt, ServedObject, VerifyExpectation, VerifyResult } from '../dataplane/index.js';
+import type { ByteRange, DataPlane, ReadHints, IngestReceipt, ServedObject, VerifyExpectation, VerifyResult } from '../dataplane/index.js';
 import type { Actor, ColdTier, RegistryContext } from './context.js';
 import { copyObject, type ObjectRow } from './storage-migration.js';
 
@@ -60,9 +60,9 @@ export function tieredDataPlane(tiers: ColdTier, restoreStatusOf: (address: stri
     });
   };
   const overrides: Partial<DataPlane> = {
-    serveObject: async (address: string, range?: ByteRange): Promise<ServedObject> => {
+    serveObject: async (address: string, range?: ByteRange, hints?: ReadHints): Promise<ServedObject> => {
       try {
-        return await hot.serveObject(address, range);
+        return await hot.serveObject(address, range, hints);
       } catch (error) {
         if (!isRegistryError(error, 'OBJECT_NOT_FOUND')) throw error;
         if (tier === 'archive') {
@@ -70,7 +70,7 @@ export function tieredDataPlane(tiers: ColdTier, restoreStatusOf: (address: stri
           throw error;
         }
         try {
-          return await cold.serveObject(address, range);
+          return await cold.serveObject(address, range, hints);
         } catch (coldError) {
           throw isRegistryError(coldError, 'OBJECT_NOT_FOUND') ? error : coldError;
         }

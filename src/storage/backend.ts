@@ -80,6 +80,16 @@ export interface ObjectRead {
   range: ByteRange | null;
 }
 
+/** What a reader may tell {@link StorageBackend.get} about its read; a backend may ignore it. */
+export interface ReadHints {
+  /**
+   * The size the caller has on record for the object (whatever the range):
+   * lets a backend choose how to read large objects before it has asked the
+   * store.
+   */
+  readonly expectedSize?: number;
+}
+
 /** Options of {@link StorageBackend.directReadUrl}. */
 export interface DirectReadOptions {
   /** How long the URL works, in seconds (a backend may cap it). */
@@ -160,7 +170,7 @@ export interface StorageBackend {
    * @throws RegistryError `RANGE_NOT_SATISFIABLE` when `start > end`, `start >= size`
    *   (so any range of an empty object), or either end is not a non-negative integer.
    */
-  get(address: string, range?: ByteRange): Promise<ObjectRead>;
+  get(address: string, range?: ByteRange, hints?: ReadHints): Promise<ObjectRead>;
 
   /** The object's size, or null when nothing is stored under `address`. */
   head(address: string): Promise<ObjectStat | null>;

@@ -5,10 +5,20 @@
  * of the contract lives in `upload-suite.ts` and runs from here.
  */
 import { strict as assert } from 'node:assert';
-import type { ByteRange, StorageBackend } from '../../src/storage/index.js';
+import { Writable } from 'node:stream';
+import { writeBody, type ByteRange, type StorageBackend } from '../../src/storage/index.js';
 import { DualDigestHasher, EMPTY_DIGESTS, dualDigestOfStream } from '../../src/identity/index.js';
 import { addressOf, chunked, collect, failingAfter, patternBytes, rejectsWithCode, throwsWithCode, toArray } from './support.js';
 import { describeUploadContract } from './upload-suite.js';
+
+/** A writable that keeps copies of what it gets and calls back on a later turn, as a slow socket does. */
+class CollectingSink extends Writable {
+  readonly chunks: Buffer[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.chunks.push(Buffer.from(chunk));
+    setImmediate(callback);
+  }
+}
 
 /** What a backend factory hands the suite. */
 export interface BackendUnderTest {
@@ -223,6 +233,57 @@ export function runBackendSuite(name: string, factory: () => Promise<BackendUnde
         await rejectsWithCode(backend.get(address, { start: -1, end: 10 }), 'RANGE_NOT_SATISFIABLE');
         await rejectsWithCode(backend.get(address, { start: 0.5, end: 10 }), 'RANGE_NOT_SATISFIABLE');
         await rejectsWithCode(backend.get(address, { start: 0, end: Number.NaN }), 'RANGE_NOT_SATISFIABLE');
+      });
+    });
+
+    describe('large reads (with the expected-size hint)', function () {
+      // Above the size at which a backend may read differently (the S3
+      // backend's own socket on a plain-HTTP store, ADR 0033); the body and
+      // ranges must not change with the way of reading.
+      const bytes = patternBytes(6 * 1024 * 1024 + 4_321, 23);
+      const hints = { expectedSize: bytes.length };
+      let address: string;
+
+      beforeEach(async function () {
+        this.timeout(60_000);
+        ({ address } = await store(bytes, [1 << 20]));
+      });
+
+      it('serves the whole object and ranges with the same bytes, read as a stream', async function () {
+        const whole = await backend.get(address, undefined, hints);
+        assert.equal(whole.size, bytes.length);
+        assert.equal(whole.range, null);
+        assert.ok((await collect(whole.stream)).equals(bytes));
+        const middle = await backend.get(address, { start: 1_000_001, end: 5_500_000 }, hints);
+        assert.deepEqual(middle.range, { start: 1_000_001, end: 5_500_000 });
+        assert.equal(middle.size, bytes.length);
+        assert.ok((await collect(middle.stream)).equals(bytes.subarray(1_000_001, 5_500_001)));
+        const clamped = await backend.get(address, { start: bytes.length - 10, end: bytes.length + 1_000 }, hints);
+        assert.deepEqual(clamped.range, { start: bytes.length - 10, end: bytes.length - 1 });
+        assert.ok((await collect(clamped.stream)).equals(bytes.subarray(bytes.length - 10)));
+      });
+
+      it('writes the same bytes into a slow writable through writeBody, whole and by range', async function () {
+        for (const range of [undefined, { start: 3, end: 4_999_999 }]) {
+          const { stream } = await backend.get(address, range, hints);
+          const sink = new CollectingSink();
+          await writeBody(stream, sink);
+          const expected = range === undefined ? bytes : bytes.subarray(range.start, range.end + 1);
+          assert.ok(Buffer.concat(sink.chunks).equals(expected), `bytes of ${JSON.stringify(range ?? 'the whole object')}`);
+        }
+      });
+
+      it('refuses missing objects and unsatisfiable ranges as without the hint', async function () {
+        await rejectsWithCode(backend.get(addressOf(patternBytes(10, 98)), undefined, hints), 'OBJECT_NOT_FOUND');
+        await rejectsWithCode(backend.get(address, { start: bytes.length, end: bytes.length + 5 }, hints), 'RANGE_NOT_SATISFIABLE');
+      });
+
+      it('reads exactly what is stored when the hint is wrong', async function () {
+        const small = patternBytes(1_000, 24);
+        const { address: smallAddress } = await store(small);
+        const got = await backend.get(smallAddress, undefined, { expectedSize: bytes.length });
+        assert.equal(got.size, small.length);
+        assert.ok((await collect(got.stream)).equals(small));
       });
     });
 

@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { openLocalBackend } from '../../src/storage/backends/local/index.js';
 import { openS3Backend, presignGet, canPresign, type S3Backend, type S3BackendOptions } from '../../src/storage/backends/s3/index.js';
-import { createBackend } from '../../src/storage/index.js';
+import { createBackend, isRecyclingBody } from '../../src/storage/index.js';
 import { ensureRgw, type S3TestEnv } from '../support/rgw.js';
 import { runBackendSuite } from './backend-suite.js';
 import { addressOf, chunked, collect, failingAfter, patternBytes, rejectsWithCode, toArray } from './support.js';
@@ -527,6 +527,23 @@ describe('s3 backend (Ceph RGW)', function () {
         assert.equal(await backend.deleteUpload(id), true);
         assert.deepEqual(await multipartUploadsUnder(prefix), []);
         assert.deepEqual(await keysUnder(prefix), []);
+      });
+    });
+
+    describe('large reads on a socket of our own (ADR 0033)', function () {
+      it('reads an object the caller expects to be large on its own socket, recycling buffers; small ones through the SDK', async function () {
+        const large = patternBytes(5 * MiB, 27);
+        const small = patternBytes(100_000, 28);
+        const largeAddress = await store(backend, large, [MiB]);
+        const smallAddress = await store(backend, small);
+        const hinted = await backend.get(largeAddress, undefined, { expectedSize: large.length });
+        assert.ok(isRecyclingBody(hinted.stream), 'a large hinted read can write itself with recycled buffers');
+        assert.ok(Buffer.concat(await toArray(hinted.stream as AsyncIterable<Buffer>)).equals(large));
+        for (const [address, hints] of [[largeAddress, undefined], [smallAddress, { expectedSize: small.length }]] as const) {
+          const read = await backend.get(address, undefined, hints);
+          assert.ok(!isRecyclingBody(read.stream), 'read through the SDK');
+          read.stream.destroy();
+        }
       });
     });
 

@@ -210,6 +210,20 @@ describeEachDatabase('S3-backed registry: OCI conformance, then verify --objects
     assert.equal(sha256(Buffer.from(await response.arrayBuffer())), digest);
   });
 
+  it('streams a large blob whole and by range, byte for byte (read on the backend\'s own socket)', async function () {
+    this.timeout(60_000);
+    const content = randomBytes(9 * 1024 * 1024 + 5);
+    const digest = await pushBlob(base, 'streamed/large', content);
+    const whole = await fetch(`${base}/v2/streamed/large/blobs/${digest}`);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.headers.get('content-length'), String(content.length));
+    assert.equal(sha256(Buffer.from(await whole.arrayBuffer())), digest);
+    const ranged = await fetch(`${base}/v2/streamed/large/blobs/${digest}`, { headers: { range: 'bytes=4194000-8388999' } });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.headers.get('content-range'), `bytes 4194000-8388999/${content.length}`);
+    assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(content.subarray(4_194_000, 8_389_000)));
+  });
+
   it('reports the bucket in GET /health, and 503 once it cannot be reached', async function () {
     this.timeout(60_000);
     const healthy = await fetch(`${base}/health`);

@@ -55,7 +55,7 @@ export async function statBlob(ctx: RegistryContext, repository: string, digest:
  */
 export async function openBlob(ctx: RegistryContext, repository: string, digest: string, range?: ByteRange, resolved?: BlobInfo): Promise<{ blob: BlobInfo; stream: Readable; size: number; range: ByteRange | null }> {
   const blob = resolved !== undefined && resolved.repository === repository && resolved.digest === digest ? resolved : await statBlob(ctx, repository, digest);
-  const served = await ctx.dataPlane.serveObject(blob.contentAddress, range);
+  const served = await ctx.dataPlane.serveObject(blob.contentAddress, range, { expectedSize: blob.size });
   return { blob, ...served };
 }
 

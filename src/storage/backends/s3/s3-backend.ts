@@ -18,6 +18,7 @@ import {
   type DirectReadOptions,
   type ObjectRead,
   type ObjectStat,
+  type ReadHints,
   type PutOutcome,
   type StagedObject,
   type StorageBackend,
@@ -31,6 +32,7 @@ import { deleteKeys, listMultipartUploads, listObjects } from './listing.js';
 import { presignWithContext } from './presign.js';
 import { describeS3Error, isInvalidRange, isMissing, storageFailure } from './s3-errors.js';
 import { resolveS3Settings, type S3BackendOptions } from './settings.js';
+import { socketGet } from './socket-read.js';
 import { S3Uploads } from './uploads.js';
 import { abortMultipartUpload, deleteQuietly, writeObject } from './writer.js';
 
@@ -67,6 +69,15 @@ export async function openS3Backend(options: S3BackendOptions): Promise<S3Backen
   return backend;
 }
 
+/**
+ * Objects at least this large are read on a socket of our own when the store
+ * speaks plain HTTP (ADR 0033). Below it, the SDK's pooled connection beats
+ * a new one per read.
+ */
+const SOCKET_READ_MIN_BYTES = 4 * 1024 * 1024;
+/** Lifetime of the URL a socket read presigns for itself (used at once). */
+const SOCKET_READ_URL_SECONDS = 60;
+
 /** A staged object: the staging key and its size. */
 interface StagedEntry {
   key: string;
@@ -81,8 +92,11 @@ class S3ObjectBackend implements S3Backend {
   private readonly staged = new WeakMap<StagedObject, StagedEntry>();
   private readonly uploads: S3Uploads;
   private closed = false;
+  /** Whether large reads go over a socket of our own (a plain-HTTP endpoint). */
+  private readonly socketReads: boolean;
 
   constructor(private readonly ctx: S3Context) {
+    this.socketReads = ctx.settings.endpointUrl !== undefined && new URL(ctx.settings.endpointUrl).protocol === 'http:';
     this.id = ctx.settings.id;
     this.bucket = ctx.bucket;
     this.keyPrefix = ctx.layout.prefix;
@@ -148,10 +162,14 @@ class S3ObjectBackend implements S3Backend {
     }
   }
 
-  async get(address: string, range?: ByteRange): Promise<ObjectRead> {
+  async get(address: string, range?: ByteRange, hints?: ReadHints): Promise<ObjectRead> {
     const key = this.bucketKeyFor(address);
     // A malformed range cannot be sent; refuse it with the object's size, as every backend does.
     if (range !== undefined && !isSendableRange(range)) throw await this.unsatisfiable(address, range);
+    if (this.socketReads && (hints?.expectedSize ?? 0) >= SOCKET_READ_MIN_BYTES) {
+      const read = await this.getOverSocket(address, range);
+      if (read !== null) return read;
+    }
     let response;
     try {
       response = await this.ctx.client.send(
@@ -181,6 +199,30 @@ class S3ObjectBackend implements S3Backend {
     }
     const whole = resolved === null || (resolved.start === 0 && resolved.end === size - 1);
     return { stream: whole ? body : sliceStream(body, resolved as ByteRange), size, range: resolved };
+  }
+
+  /**
+   * {@link get} on a socket of our own (ADR 0033), or null when the store's
+   * answer is not a plain sized body: the SDK then reads (and maps errors).
+   */
+  private async getOverSocket(address: string, range: ByteRange | undefined): Promise<ObjectRead | null> {
+    const presigned = await presignWithContext(this.ctx, address, SOCKET_READ_URL_SECONDS, range);
+    let response;
+    try {
+      response = await socketGet(new URL(presigned.url), presigned.headers);
+    } catch (error) {
+      throw storageFailure('reading an object', error);
+    }
+    if (response === null) return null;
+    const length = Number(response.headers.get('content-length'));
+    if (range === undefined && response.status === 200) return { stream: response.body, size: length, range: null };
+    const served = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers.get('content-range') ?? '');
+    if (range !== undefined && response.status === 206 && served) {
+      const [, start, end, total] = served as unknown as [string, string, string, string];
+      if (Number(end) - Number(start) + 1 === length) return { stream: response.body, size: Number(total), range: { start: Number(start), end: Number(end) } };
+    }
+    response.body.destroy();
+    return null;
   }
 
   async head(address: string): Promise<ObjectStat | null> {
