@@ -75,7 +75,10 @@ describeEachDatabase('GET /metrics', (target) => {
       assert.equal(valueOf(text, 'storage_operation_duration_seconds_count', { operation: 'stage', backend: 'local', outcome: 'ok' }), 1);
       assert.equal(valueOf(text, 'storage_operation_duration_seconds_count', { operation: 'put', backend: 'local', outcome: 'ok' }), 1);
       assert.ok(valueOf(text, 'storage_operation_duration_seconds_count', { operation: 'get', outcome: 'ok' }) >= 1);
-      assert.ok(valueOf(text, 'db_query_duration_seconds_count', { operation: 'insert', outcome: 'ok' }) > valueOf(before, 'db_query_duration_seconds_count', { operation: 'insert', outcome: 'ok' }));
+      // On SQLite the view changes run as cached statements, outside knex's query events (ADR 0034).
+      if (instance.db.client !== 'sqlite') {
+        assert.ok(valueOf(text, 'db_query_duration_seconds_count', { operation: 'insert', outcome: 'ok' }) > valueOf(before, 'db_query_duration_seconds_count', { operation: 'insert', outcome: 'ok' }));
+      }
       assert.ok(valueOf(text, 'db_query_duration_seconds_count', { operation: 'select', outcome: 'ok' }) > valueOf(before, 'db_query_duration_seconds_count', { operation: 'select', outcome: 'ok' }));
       const head = await instance.log.lastSequence();
       assert.ok(head > 0);
