@@ -41,3 +41,105 @@ export async function writeBody(stream: Readable, out: Writable): Promise<void> 
   if (isRecyclingBody(stream)) return stream.writeInto(out);
   await pipeline(stream, out);
 }
+
+/**
+ * The destination of a {@link RecyclingBody.writeInto}, watched: whether it
+ * finished, or stopped (closed early, failed, or {@link fail}ed by the
+ * source) — and a way to wait for the next of those or a {@link signal}.
+ * Shared by the bodies that write themselves, so they end, fail and clean
+ * up the same way.
+ */
+export class WriteTarget {
+  /** True once `out` has flushed everything after `end`. */
+  private finished = false;
+  /** Why writing stopped, if it did. */
+  private stopped: Error | undefined;
+  private wake: (() => void) | undefined;
+  private readonly onFinish = (): void => {
+    this.finished = true;
+    this.signal();
+  };
+  private readonly onClose = (): void => {
+    if (!this.finished) this.fail(prematureClose());
+    this.signal();
+  };
+  private readonly onError = (error: Error): void => this.fail(error);
+
+  constructor(readonly out: Writable) {
+    out.on('close', this.onClose);
+    out.on('error', this.onError);
+    out.on('finish', this.onFinish);
+  }
+
+  /** Wakes a {@link wait}. */
+  signal(): void {
+    const resolve = this.wake;
+    this.wake = undefined;
+    resolve?.();
+  }
+
+  /** Resolves at the next {@link signal} (writes calling back, the destination finishing or stopping). */
+  wait(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  /** Stops writing with `error` (the first reason wins). */
+  fail(error: Error): void {
+    this.stopped ??= error;
+    this.signal();
+  }
+
+  /** Throws why writing stopped, if it did. */
+  throwIfStopped(): void {
+    if (this.stopped) throw this.stopped;
+  }
+
+  /** Ends the destination and waits until it has flushed, or throws why it stopped. */
+  async end(): Promise<void> {
+    this.out.end();
+    while (!this.finished) {
+      this.throwIfStopped();
+      await this.wait();
+    }
+  }
+
+  /**
+   * After a failure: destroys the destination without the error (the caller
+   * rethrows it; an 'error' event nobody listens to any more would be
+   * uncaught), so a client sees a cut response.
+   */
+  abort(): void {
+    if (!this.out.destroyed) this.out.destroy();
+  }
+
+  /** Stops watching. */
+  release(): void {
+    this.out.off('close', this.onClose);
+    this.out.off('error', this.onError);
+    this.out.off('finish', this.onFinish);
+  }
+}
+
+/**
+ * Runs `work` (which writes into `out` through the target) and then ends
+ * `out` and waits until it has flushed; on any failure destroys `out` and
+ * rethrows. The skeleton of every {@link RecyclingBody.writeInto}.
+ */
+export async function writeThroughTarget(out: Writable, work: (target: WriteTarget) => Promise<void>): Promise<void> {
+  const target = new WriteTarget(out);
+  try {
+    await work(target);
+    await target.end();
+  } catch (error) {
+    target.abort();
+    throw error;
+  } finally {
+    target.release();
+  }
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+}

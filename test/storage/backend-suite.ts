@@ -5,20 +5,10 @@
  * of the contract lives in `upload-suite.ts` and runs from here.
  */
 import { strict as assert } from 'node:assert';
-import { Writable } from 'node:stream';
 import { writeBody, type ByteRange, type StorageBackend } from '../../src/storage/index.js';
 import { DualDigestHasher, EMPTY_DIGESTS, dualDigestOfStream } from '../../src/identity/index.js';
-import { addressOf, chunked, collect, failingAfter, patternBytes, rejectsWithCode, throwsWithCode, toArray } from './support.js';
+import { addressOf, chunked, collect, failingAfter, patternBytes, rejectsWithCode, SlowSink, throwsWithCode, toArray } from './support.js';
 import { describeUploadContract } from './upload-suite.js';
-
-/** A writable that keeps copies of what it gets and calls back on a later turn, as a slow socket does. */
-class CollectingSink extends Writable {
-  readonly chunks: Buffer[] = [];
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.chunks.push(Buffer.from(chunk));
-    setImmediate(callback);
-  }
-}
 
 /** What a backend factory hands the suite. */
 export interface BackendUnderTest {
@@ -266,7 +256,7 @@ export function runBackendSuite(name: string, factory: () => Promise<BackendUnde
       it('writes the same bytes into a slow writable through writeBody, whole and by range', async function () {
         for (const range of [undefined, { start: 3, end: 4_999_999 }]) {
           const { stream } = await backend.get(address, range, hints);
-          const sink = new CollectingSink();
+          const sink = new SlowSink();
           await writeBody(stream, sink);
           const expected = range === undefined ? bytes : bytes.subarray(range.start, range.end + 1);
           assert.ok(Buffer.concat(sink.chunks).equals(expected), `bytes of ${JSON.stringify(range ?? 'the whole object')}`);

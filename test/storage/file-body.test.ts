@@ -5,22 +5,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { FileBody } from '../../src/storage/backends/local/file-body.js';
 import { isRecyclingBody, writeBody } from '../../src/storage/index.js';
+import { SlowSink } from './support.js';
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-
-/** A writable that keeps what it gets and calls back later, as a slow socket would. */
-class SlowSink extends Writable {
-  readonly chunks: Buffer[] = [];
-  readonly backingBuffers = new Set<ArrayBufferLike>();
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.backingBuffers.add(chunk.buffer);
-    this.chunks.push(Buffer.from(chunk));
-    setImmediate(callback);
-  }
-}
 
 describe('storage/local FileBody', () => {
   let dir: string;

@@ -9,22 +9,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { socketGet, type SocketResponse } from '../../src/storage/backends/s3/socket-read.js';
 import { isRecyclingBody, writeBody } from '../../src/storage/index.js';
+import { SlowSink } from './support.js';
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-
-/** A writable that keeps copies of what it gets, notes the buffers behind them, and calls back on a later turn. */
-class SlowSink extends Writable {
-  readonly chunks: Buffer[] = [];
-  readonly backingBuffers = new Set<ArrayBufferLike>();
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.backingBuffers.add(chunk.buffer);
-    this.chunks.push(Buffer.from(chunk));
-    setImmediate(callback);
-  }
-}
 
 describe('storage/s3 socket reads', () => {
   const content = randomBytes(9 * 1024 * 1024 + 777);

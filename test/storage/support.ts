@@ -1,10 +1,10 @@
 /**
  * Helpers shared by the storage and data-plane tests: deterministic bytes,
- * chunked sources, stream collection and error assertions.
+ * chunked sources, stream collection, a slow writable and error assertions.
  */
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ErrorCode } from '../../src/errors/index.js';
@@ -113,4 +113,15 @@ export function watchWaitsFor(key: string): { waited: Latch; restore(): void } {
     return original.call(this, asked);
   };
   return { waited, restore: () => void (KeyedInFlight.prototype.settled = original) };
+}
+
+/** A writable that keeps copies of what it gets, notes the buffers behind them, and calls back on a later turn, as a slow socket does. */
+export class SlowSink extends Writable {
+  readonly chunks: Buffer[] = [];
+  readonly backingBuffers = new Set<ArrayBufferLike>();
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.backingBuffers.add(chunk.buffer);
+    this.chunks.push(Buffer.from(chunk));
+    setImmediate(callback);
+  }
 }

@@ -8,7 +8,7 @@ import { Readable, type Writable } from 'node:stream';
 import type { FileHandle } from 'node:fs/promises';
 import { RegistryError } from '../../../errors/index.js';
 import { BLOB_READ_HIGH_WATER_MARK } from '../../backend.js';
-import type { RecyclingBody } from '../../body.js';
+import { writeThroughTarget, type RecyclingBody } from '../../body.js';
 
 /** Size of each recycled buffer of {@link FileBody.writeInto}. */
 const RECYCLED_BUFFER_BYTES = 1024 * 1024;
@@ -59,83 +59,44 @@ export class FileBody extends Readable implements RecyclingBody {
   async writeInto(out: Writable): Promise<void> {
     // Claims the stream: nothing may read it from here on.
     this.pause();
-    let stopped: Error | undefined;
-    let finished = false;
-    let wake: (() => void) | undefined;
-    const signal = (): void => {
-      const resolve = wake;
-      wake = undefined;
-      resolve?.();
-    };
-    const waitForSignal = (): Promise<void> => new Promise<void>((resolve) => { wake = resolve; });
-    const onFinish = (): void => {
-      finished = true;
-      signal();
-    };
-    const onClose = (): void => {
-      if (!finished) stopped ??= prematureClose();
-      signal();
-    };
-    const onError = (error: Error): void => {
-      stopped ??= error;
-      signal();
-    };
-    out.on('close', onClose);
-    out.on('error', onError);
-    out.on('finish', onFinish);
     const free: Buffer[] = [];
     let allocated = 0;
     const bufferBytes = Math.max(1, Math.min(RECYCLED_BUFFER_BYTES, this.end - this.position));
     try {
-      while (this.position < this.end) {
-        if (stopped) throw stopped;
-        // In flight is bounded by the buffers, not by the writable's high-water
-        // mark: waiting for 'drain' after every write would stop reading ahead.
-        if (free.length === 0 && allocated === RECYCLED_BUFFERS) {
-          await waitForSignal();
-          continue;
+      await writeThroughTarget(out, async (target) => {
+        while (this.position < this.end) {
+          target.throwIfStopped();
+          // In flight is bounded by the buffers, not by the writable's high-water
+          // mark: waiting for 'drain' after every write would stop reading ahead.
+          if (free.length === 0 && allocated === RECYCLED_BUFFERS) {
+            await target.wait();
+            continue;
+          }
+          let buffer = free.pop();
+          if (buffer === undefined) {
+            allocated += 1;
+            buffer = Buffer.allocUnsafeSlow(bufferBytes);
+          }
+          const length = Math.min(buffer.length, this.end - this.position);
+          const { bytesRead } = await this.handle.read(buffer, 0, length, this.position);
+          if (bytesRead === 0) throw this.truncated();
+          this.position += bytesRead;
+          target.throwIfStopped();
+          const written = buffer;
+          out.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead), (error) => {
+            // A buffer whose write failed is dropped: the socket may still point at it.
+            if (error) return;
+            free.push(written);
+            target.signal();
+          });
         }
-        const buffer = free.pop() ?? newBuffer();
-        const length = Math.min(buffer.length, this.end - this.position);
-        const { bytesRead } = await this.handle.read(buffer, 0, length, this.position);
-        if (bytesRead === 0) throw this.truncated();
-        this.position += bytesRead;
-        if (stopped) throw stopped;
-        out.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead), (error) => {
-          // A buffer whose write failed is dropped: the socket may still point at it.
-          if (error) return;
-          free.push(buffer);
-          signal();
-        });
-      }
-      out.end();
-      while (!finished) {
-        if (stopped) throw stopped;
-        await waitForSignal();
-      }
-    } catch (error) {
-      // Destroyed without the error: the caller gets it from the rejection,
-      // and an 'error' event nobody listens to any more would be uncaught.
-      if (!out.destroyed) out.destroy();
-      throw error;
+      });
     } finally {
-      out.off('close', onClose);
-      out.off('error', onError);
-      out.off('finish', onFinish);
       this.destroy();
-    }
-
-    function newBuffer(): Buffer {
-      allocated += 1;
-      return Buffer.allocUnsafeSlow(bufferBytes);
     }
   }
 
   private truncated(): RegistryError {
     return new RegistryError('STORAGE_FAILURE', `object file ended at byte ${this.position}, before ${this.end}: the stored object is damaged`);
   }
-}
-
-function prematureClose(): Error {
-  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }

@@ -19,7 +19,7 @@
 import net from 'node:net';
 import { Readable, type Writable } from 'node:stream';
 import { RegistryError } from '../../../errors/index.js';
-import type { RecyclingBody } from '../../body.js';
+import { writeThroughTarget, type RecyclingBody } from '../../body.js';
 
 /** Bytes of one socket read, and of each recycled output buffer. */
 const READ_BUFFER_BYTES = 1024 * 1024;
@@ -198,112 +198,78 @@ export class SocketBody extends Readable implements RecyclingBody {
     // Claims the stream: nothing may read it from here on.
     this.pause();
     this.sink = () => false;
-    const free: Buffer[] = [];
-    let allocated = 0;
-    let current: Buffer | undefined;
-    let filled = 0;
-    let inFlight = 0;
-    let paused = true;
-    let finished = false;
-    let stopped: Error | undefined;
-    let wake: (() => void) | undefined;
-    const signal = (): void => {
-      const resolve = wake;
-      wake = undefined;
-      resolve?.();
-    };
-    const room = (): number => (current === undefined ? 0 : current.length - filled) + (free.length + RECYCLED_BUFFERS - allocated) * READ_BUFFER_BYTES;
-    const send = (): void => {
-      const buffer = current!;
-      const bytes = filled;
-      current = undefined;
-      filled = 0;
-      inFlight += 1;
-      out.write(bytes === buffer.length ? buffer : buffer.subarray(0, bytes), (error) => {
-        inFlight -= 1;
-        // A buffer whose write failed is dropped: the socket may still point at it.
-        if (error) return;
-        free.push(buffer);
-        // Bytes that came in while this write was out go now: nothing else would send them before the next read.
-        if (inFlight === 0 && filled > 0) send();
-        if (paused && !this.ended && stopped === undefined && room() >= READ_BUFFER_BYTES) {
+    let onFailure: ((error: Error) => void) | undefined;
+    try {
+      await writeThroughTarget(out, async (target) => {
+        const free: Buffer[] = [];
+        let allocated = 0;
+        let current: Buffer | undefined;
+        let filled = 0;
+        let inFlight = 0;
+        let paused = true;
+        const room = (): number => (current === undefined ? 0 : current.length - filled) + (free.length + RECYCLED_BUFFERS - allocated) * READ_BUFFER_BYTES;
+        const send = (): void => {
+          const buffer = current!;
+          const bytes = filled;
+          current = undefined;
+          filled = 0;
+          inFlight += 1;
+          out.write(bytes === buffer.length ? buffer : buffer.subarray(0, bytes), (error) => {
+            inFlight -= 1;
+            // A buffer whose write failed is dropped: the socket may still point at it.
+            if (error) return;
+            free.push(buffer);
+            // Bytes that came in while this write was out go now: nothing else would send them before the next read.
+            if (inFlight === 0 && filled > 0) send();
+            if (paused && !this.ended && room() >= READ_BUFFER_BYTES) {
+              paused = false;
+              this.socket.resume();
+            }
+            target.signal();
+          });
+        };
+        const take = (bytes: Buffer): void => {
+          let offset = 0;
+          while (offset < bytes.length) {
+            if (current === undefined) {
+              current = free.pop();
+              if (current === undefined) {
+                allocated += 1;
+                current = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+              }
+            }
+            const copied = bytes.copy(current, filled, offset);
+            filled += copied;
+            offset += copied;
+            if (filled === current.length) send();
+          }
+        };
+        onFailure = (error: Error): void => target.fail(error);
+        this.on('failure', onFailure);
+        take(this.leftover);
+        this.leftover = Buffer.alloc(0);
+        // Coalescing only pays while writes are queued: when none is, the destination waits for bytes.
+        if (filled > 0 && inFlight === 0) send();
+        this.sink = (bytes) => {
+          take(bytes);
+          if (filled > 0 && inFlight === 0) send();
+          if (this.remaining === 0) target.signal();
+          paused = room() < READ_BUFFER_BYTES;
+          return !paused;
+        };
+        if (this.remaining > 0) {
           paused = false;
           this.socket.resume();
         }
-        signal();
-      });
-    };
-    const take = (bytes: Buffer): void => {
-      let offset = 0;
-      while (offset < bytes.length) {
-        if (current === undefined) {
-          current = free.pop();
-          if (current === undefined) {
-            allocated += 1;
-            current = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-          }
+        while (this.remaining > 0) {
+          target.throwIfStopped();
+          await target.wait();
         }
-        const copied = bytes.copy(current, filled, offset);
-        filled += copied;
-        offset += copied;
-        if (filled === current.length) send();
-      }
-    };
-    const onFinish = (): void => {
-      finished = true;
-      signal();
-    };
-    const onClose = (): void => {
-      if (!finished) stopped ??= prematureClose();
-      signal();
-    };
-    const onError = (error: Error): void => {
-      stopped ??= error;
-      signal();
-    };
-    const onFailure = (error: Error): void => {
-      stopped ??= error;
-      signal();
-    };
-    out.on('close', onClose);
-    out.on('error', onError);
-    out.on('finish', onFinish);
-    this.on('failure', onFailure);
-    try {
-      take(this.leftover);
-      this.leftover = Buffer.alloc(0);
-      // Coalescing only pays while writes are queued: when none is, the destination waits for bytes.
-      if (filled > 0 && inFlight === 0) send();
-      this.sink = (bytes) => {
-        take(bytes);
-        if (filled > 0 && inFlight === 0) send();
-        if (this.remaining === 0) signal();
-        paused = room() < READ_BUFFER_BYTES;
-        return !paused;
-      };
-      if (this.remaining > 0) {
-        paused = false;
-        this.socket.resume();
-      }
-      while (this.remaining > 0) {
-        if (stopped) throw stopped;
-        await new Promise<void>((resolve) => { wake = resolve; });
-      }
-      if (stopped) throw stopped;
-      if (filled > 0) send();
-      out.end();
-      while (!finished) {
-        if (stopped) throw stopped;
-        await new Promise<void>((resolve) => { wake = resolve; });
-      }
-    } catch (error) {
-      if (!out.destroyed) out.destroy();
-      throw error;
+        target.throwIfStopped();
+        if (filled > 0) send();
+      });
     } finally {
-      out.off('close', onClose);
-      out.off('error', onError);
-      out.off('finish', onFinish);
-      this.off('failure', onFailure);
+      if (onFailure) this.off('failure', onFailure);
       this.destroy();
     }
   }
@@ -321,8 +287,4 @@ export class SocketBody extends Readable implements RecyclingBody {
   private cutShort(): RegistryError {
     return new RegistryError('STORAGE_FAILURE', `the store closed the connection ${this.remaining} bytes before the end of the object`);
   }
-}
-
-function prematureClose(): Error {
-  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
