@@ -166,6 +166,24 @@ describe('storage/s3 socket reads', () => {
     assert.ok(sink.destroyed, 'the destination is destroyed, so a client sees a cut response');
   });
 
+  it('fails a read whose connection goes idle, and closes a body nobody reads without an unhandled error', async () => {
+    const url = await listen(net.createServer((socket) => {
+      // A head and the first bytes, then silence.
+      socket.once('data', () => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n${'x'.repeat(1000)}`));
+      socket.on('error', () => undefined);
+    }));
+    const written = await socketGet(url, {}, { idleTimeoutMs: 200 });
+    const sink = new SlowSink();
+    await assert.rejects(written!.body.writeInto(sink), (error: Error & { code?: string }) => error.code === 'STORAGE_FAILURE' && /idle/.test(error.message));
+    assert.ok(sink.destroyed);
+    const abandoned = await socketGet(url, {}, { idleTimeoutMs: 200 });
+    await new Promise<void>((resolve) => abandoned!.body.once('close', () => resolve()));
+    assert.ok(abandoned!.body.destroyed, 'closed once idle, and the process is still running (no uncaught error)');
+    await assert.rejects(async () => {
+      for await (const _chunk of abandoned!.body) void _chunk;
+    });
+  });
+
   it('stops reading and closes its connection when the destination goes away', async () => {
     let storeSocketClosed!: () => void;
     const closed = new Promise<void>((resolve) => { storeSocketClosed = resolve; });

@@ -27,7 +27,7 @@ const READ_BUFFER_BYTES = 1024 * 1024;
 const RECYCLED_BUFFERS = 4;
 /** A response head longer than this is not one we serve. */
 const MAX_HEAD_BYTES = 64 * 1024;
-/** A store silent for this long fails the read. */
+/** A connection silent for this long (the store sending nothing, or the reader taking nothing) fails the read. */
 const IDLE_TIMEOUT_MS = 120_000;
 
 /** A response whose body {@link SocketBody} streams. */
@@ -44,11 +44,13 @@ export interface SocketResponse {
  * Sends `GET url` (plain `http:` only) with `headers` and waits for the
  * response head. Resolves with the response when it is a 200 or 206 with a
  * `Content-Length` body; with `null` (connection closed) for any other
- * answer, which the caller then makes through its regular client.
+ * answer, which the caller then makes through its regular client. A
+ * connection idle for `idleTimeoutMs` (default 120 s) fails the read.
  * Rejects when the connection fails or closes before a head arrives, and
  * (`INTERNAL`) for a URL that is not `http:`.
  */
-export function socketGet(url: URL, headers: Readonly<Record<string, string>>): Promise<SocketResponse | null> {
+export function socketGet(url: URL, headers: Readonly<Record<string, string>>, options: { idleTimeoutMs?: number } = {}): Promise<SocketResponse | null> {
+  const idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
   if (url.protocol !== 'http:') return Promise.reject(new RegistryError('INTERNAL', `socket reads are for http: URLs, got ${url.protocol}`));
   return new Promise((resolve, reject) => {
     const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
@@ -99,7 +101,7 @@ export function socketGet(url: URL, headers: Readonly<Record<string, string>>): 
       },
     } as net.NetConnectOpts);
     socket.setNoDelay(true);
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy(new Error(`the store sent nothing for ${IDLE_TIMEOUT_MS / 1000} s`)));
+    socket.setTimeout(idleTimeoutMs, () => socket.destroy(new RegistryError('STORAGE_FAILURE', `the connection to the store was idle for ${idleTimeoutMs / 1000} s`)));
     socket.once('connect', () => {
       const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close', 'User-Agent: artifactstore'];
       for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
@@ -279,9 +281,12 @@ export class SocketBody extends Readable implements RecyclingBody {
     if (this.ended || this.destroyed) return;
     this.ended = true;
     this.socket.destroy();
-    // writeInto listens for this; a stream reader gets the error itself.
+    // writeInto listens for this; a stream reader gets the error itself. A
+    // body nobody reads yet is just closed: an 'error' event without a
+    // listener would take the process down (a later reader sees it closed).
     if (this.listenerCount('failure') > 0) this.emit('failure', error);
-    else this.destroy(error);
+    else if (this.listenerCount('error') > 0) this.destroy(error);
+    else this.destroy();
   }
 
   private cutShort(): RegistryError {
