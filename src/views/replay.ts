@@ -58,7 +58,7 @@ export async function replayViews(db: Database, options: { onProgress?: (progres
 }
 
 /** Page cache of the connection during a SQLite replay, in KiB. */
-const REPLAY_CACHE_KIB = 131_072;
+export const REPLAY_CACHE_KIB = 131_072;
 
 async function rebuild(trx: Transaction, sqlite: boolean, started: bigint, onProgress: ((progress: ReplayProgress) => void) | undefined): Promise<ReplayResult> {
   try {
