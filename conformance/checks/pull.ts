@@ -123,8 +123,17 @@ async function headMissingManifest(ctx: Context): Promise<string> {
   expectStatus(byTag, 404, 'by tag');
   const byDigest = await ctx.client.head(ctx.manifestUrl(unknownDigest(ctx, 'pull-manifest')), { headers: { Accept: MANIFEST_ACCEPT } });
   expectStatus(byDigest, 404, 'by digest');
-  return '404 by tag and by digest';
+  const byInvalidTag = await ctx.client.head(ctx.manifestUrl(INVALID_TAG_REFERENCE), { headers: { Accept: MANIFEST_ACCEPT } });
+  expectStatus(byInvalidTag, 404, `by the invalid tag ${INVALID_TAG_REFERENCE}`);
+  return '404 by tag, by digest and by a string that cannot be a tag';
 }
+
+/**
+ * A reference that is not a valid tag (it starts with '.'): no manifest can
+ * have it, so a lookup is 404, not 400; the distribution-spec's own suite
+ * asks for exactly this one.
+ */
+const INVALID_TAG_REFERENCE = '.INVALID_MANIFEST_NAME';
 
 async function getMissingManifest(ctx: Context): Promise<string> {
   await pulledImage(ctx); // the repository exists, so the manifest (not the name) is unknown
@@ -132,7 +141,9 @@ async function getMissingManifest(ctx: Context): Promise<string> {
   expectError(byTag, 404, ['MANIFEST_UNKNOWN'], 'by tag');
   const byDigest = await ctx.client.get(ctx.manifestUrl(unknownDigest(ctx, 'pull-manifest')), { headers: { Accept: MANIFEST_ACCEPT } });
   expectError(byDigest, 404, ['MANIFEST_UNKNOWN'], 'by digest');
-  return '404 MANIFEST_UNKNOWN by tag and by digest';
+  const byInvalidTag = await ctx.client.get(ctx.manifestUrl(INVALID_TAG_REFERENCE), { headers: { Accept: MANIFEST_ACCEPT } });
+  expectError(byInvalidTag, 404, ['MANIFEST_UNKNOWN'], `by the invalid tag ${INVALID_TAG_REFERENCE}`);
+  return '404 MANIFEST_UNKNOWN by tag, by digest and by a string that cannot be a tag';
 }
 
 async function getManifestUnknownRepo(ctx: Context): Promise<string> {

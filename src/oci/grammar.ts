@@ -184,3 +184,18 @@ export function parseReference(reference: string): ParsedReference {
   if (isDigestReference(reference)) return { kind: 'digest', digest: parseOciDigest(reference) };
   return { kind: 'tag', tag: validateTag(reference) };
 }
+
+/**
+ * {@link parseReference} for looking a manifest up (GET, HEAD, DELETE):
+ * a string that is not a valid tag can name no manifest, so it is unknown
+ * (404, as the distribution-spec conformance suite expects), not a bad
+ * request. Only a push is told its tag is invalid.
+ * @throws RegistryError `MANIFEST_UNKNOWN` (with the rule the tag breaks)
+ *   for an invalid tag, `DIGEST_INVALID` for a malformed digest.
+ */
+export function parseLookupReference(reference: string): ParsedReference {
+  if (isDigestReference(reference)) return { kind: 'digest', digest: parseOciDigest(reference) };
+  const problem = tagProblem(reference);
+  if (problem !== null) throw new RegistryError('MANIFEST_UNKNOWN', `no manifest is tagged ${JSON.stringify(reference.slice(0, 140))}: ${problem}`, { tag: reference.slice(0, 140), reason: problem });
+  return { kind: 'tag', tag: reference };
+}

@@ -16,6 +16,7 @@ export {
   ociDigestProblem,
   parseOciDigest,
   parseReference,
+  parseLookupReference,
   repositoryNameProblem,
   validateRepositoryName,
   validateTag,

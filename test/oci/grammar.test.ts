@@ -8,6 +8,7 @@ import {
   isTag,
   parseOciDigest,
   parseReference,
+  parseLookupReference,
   validateRepositoryName,
   validateTag,
 } from '../../src/oci/index.js';
@@ -152,6 +153,15 @@ describe('oci/grammar', () => {
     it('refuses an invalid tag reference with TAG_INVALID', () => {
       throwsCode(() => parseReference('.x'), 'TAG_INVALID');
       throwsCode(() => parseReference(''), 'TAG_INVALID', /empty/);
+    });
+
+    it('for a lookup, an invalid tag names no manifest (MANIFEST_UNKNOWN); digests and valid tags parse as for a push', () => {
+      throwsCode(() => parseLookupReference('.INVALID_MANIFEST_NAME'), 'MANIFEST_UNKNOWN', /must not start with/);
+      throwsCode(() => parseLookupReference(''), 'MANIFEST_UNKNOWN', /empty/);
+      throwsCode(() => parseLookupReference('t'.repeat(129)), 'MANIFEST_UNKNOWN');
+      throwsCode(() => parseLookupReference('sha256:abc'), 'DIGEST_INVALID', /64 hex/);
+      assert.deepEqual(parseLookupReference('v1.0'), { kind: 'tag', tag: 'v1.0' });
+      assert.deepEqual(parseLookupReference(`sha256:${HEX64}`), parseReference(`sha256:${HEX64}`));
     });
   });
 });

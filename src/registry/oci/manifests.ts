@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { RegistryError } from '../../errors/index.js';
 import { dualDigestOf } from '../../identity/index.js';
-import { parseManifest, parseReference, validateTag, type ParsedManifest } from '../../oci/index.js';
+import { parseLookupReference, parseManifest, parseReference, validateTag, type ParsedManifest } from '../../oci/index.js';
 import type { Transaction } from '../../db/index.js';
 import type { IngestReceipt } from '../../dataplane/index.js';
 import type { JournalTransaction } from '../../views/index.js';
@@ -125,7 +125,7 @@ export async function recordManifest(
 
 /** Resolves a tag or digest to a manifest. @throws MANIFEST_UNKNOWN. */
 export async function statManifest(ctx: RegistryContext, repository: string, reference: string, reader: Reader = ctx.db.knex): Promise<ManifestInfo> {
-  const target = parseReference(reference);
+  const target = parseLookupReference(reference);
   if (target.kind === 'tag') {
     // One round trip: the tag and the manifest it points at.
     const row = await reader('oci_tags as t')
@@ -201,7 +201,7 @@ export interface RetentionDeletion {
  * guard no longer holds). @throws MANIFEST_UNKNOWN.
  */
 export async function deleteManifest(ctx: RegistryContext, repository: string, reference: string, actor: Actor, retention?: RetentionDeletion): Promise<boolean> {
-  const target = parseReference(reference);
+  const target = parseLookupReference(reference);
   const why: { retention?: { policy: string; rule: string; reason: string } } = retention ? { retention: { policy: retention.policy, rule: retention.rule, reason: retention.reason } } : {};
   return ctx.journal.transact(async (tx) => {
     if (target.kind === 'tag') {

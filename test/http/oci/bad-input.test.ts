@@ -308,7 +308,7 @@ const INVALID_NAMES: ReadonlyArray<{ label: string; raw: string }> = [
   { label: '256 characters', raw: `${NAME_255}c` },
 ];
 
-/** Tags that must be refused with TAG_INVALID, as they appear in the request path. */
+/** Strings that cannot be tags, as they appear in the request path: TAG_INVALID on a push, an unknown manifest (404) on a lookup. */
 const INVALID_TAGS: ReadonlyArray<{ label: string; raw: string }> = [
   { label: '129 characters', raw: 't'.repeat(129) },
   { label: 'leading dash', raw: '-v1' },
@@ -466,6 +466,15 @@ describeEachDatabase('OCI /v2/ refuses bad input over HTTP', (target) => {
       }
       expectError(await call('PUT', `/v2/${REPO}/manifests/${digest}?tag=`, { body, headers: { 'Content-Type': OCI_MANIFEST } }), 400, 'TAG_INVALID', 'PUT with an empty ?tag=');
     });
+  });
+
+  it('answers 404 MANIFEST_UNKNOWN to GET, HEAD and DELETE of a manifest by a string that cannot be a tag', async () => {
+    await call('PUT', `/v2/${REPO}/manifests/present`, { body: imageManifest(), headers: { 'Content-Type': OCI_MANIFEST } });
+    for (const { label, raw } of INVALID_TAGS) {
+      expectError(await call('GET', `/v2/${REPO}/manifests/${raw}`), 404, 'MANIFEST_UNKNOWN', `GET manifest by ${label}`);
+      expectError(await call('DELETE', `/v2/${REPO}/manifests/${raw}`), 404, 'MANIFEST_UNKNOWN', `DELETE manifest by ${label}`);
+      expectHeadError(await call('HEAD', `/v2/${REPO}/manifests/${raw}`), 404, `HEAD manifest by ${label}`);
+    }
   });
 
   it('accepts a 128-character tag (the limit)', async () => {
@@ -812,7 +821,7 @@ describeEachDatabase('OCI /v2/ refuses bad input over HTTP', (target) => {
       { path: `/v2/${REPO}/blobs/sha256:${HEX64.toUpperCase()}`, status: 400 },
       { path: `/v2/${REPO}/blobs/${sha256('absent')}`, status: 404 },
       { path: `/v2/${REPO}/manifests/absent`, status: 404 },
-      { path: `/v2/${REPO}/manifests/${'t'.repeat(129)}`, status: 400 },
+      { path: `/v2/${REPO}/manifests/${'t'.repeat(129)}`, status: 404 },
       { path: `/v2/UPPER/manifests/v1`, status: 400 },
       { path: `/v2/${REPO}/tags/list`, status: 200 },
       { path: `/v2/absent/repo/tags/list`, status: 404 },
