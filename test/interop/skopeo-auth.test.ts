@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describeEachDatabase } from '../support/databases.js';
@@ -8,56 +7,19 @@ import { openTestRegistry, type TestRegistry } from '../support/registry.js';
 import { buildLayouts, type Layout, type LayoutName } from '../../conformance/fixtures/layouts.js';
 import { FIXTURES_DIR } from '../../conformance/fixtures/make-fixtures.js';
 import { serveWithAuth, type AuthServer } from '../http/auth/support.js';
+import { ensureTools, isolatedToolEnv, runTool, TOOL_INSTALL_TIMEOUT_MS, type ToolError } from '../support/containers-tools.js';
 
 // skopeo (containers/image) against a registry with authentication: the Docker
 // token flow as a real client drives it. skopeo asks /v2/, gets
 // `401 WWW-Authenticate: Bearer realm=…,service=…,scope=…`, fetches a JWT from
 // /token with Basic credentials and retries with it.
 //
-// skopeo is a Debian package that .ci/run installs. When it is missing the suite
-// fails: it is never skipped.
+// skopeo is a Debian package, installed when missing (test/support/containers-tools).
+// When it cannot be had the suite fails: it is never skipped.
 
 const layouts = buildLayouts();
 const layout = (name: LayoutName): Layout => layouts.get(name)!;
 const REFUSED = /\bunauthorized: |\bdenied: |invalid username\/password/i;
-
-interface SkopeoResult {
-  readonly stdout: Buffer;
-  readonly stderr: string;
-}
-
-class SkopeoError extends Error {
-  constructor(message: string, readonly code: number | string | null, readonly stderr: string) {
-    super(message);
-  }
-}
-
-/** Runs skopeo with an isolated environment, `input` on its standard input; rejects with stderr on failure. */
-function runSkopeo(env: NodeJS.ProcessEnv, args: readonly string[], input?: string): Promise<SkopeoResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('skopeo', ['--insecure-policy', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(
-        error.code === 'ENOENT'
-          ? new SkopeoError('skopeo is not installed: .ci/run installs it (apt-get install -y skopeo); install it the same way to run test/interop', error.code, '')
-          : error,
-      );
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const text = Buffer.concat(stderr).toString('utf8');
-      if (code === 0) resolve({ stdout: Buffer.concat(stdout), stderr: text });
-      else reject(new SkopeoError(`skopeo ${args.join(' ')} failed (${code ?? signal}):\n${text.trim()}`, code, text));
-    });
-    child.stdin.end(input ?? '');
-  });
-}
 
 /** The blobs of an OCI layout on disk, by digest. */
 async function layoutBlobs(dir: string): Promise<Map<string, Buffer>> {
@@ -82,7 +44,7 @@ describeEachDatabase('skopeo interop with authentication', (target) => {
   let count = 0;
   const requests: Array<{ method: string; url: string; status: number; scheme: string }> = [];
 
-  const skopeo = (args: readonly string[], input?: string) => runSkopeo(env, args, input);
+  const skopeo = (args: readonly string[], input?: string) => runTool('skopeo', env, ['--insecure-policy', ...args], input);
   const creds = (name: string, secret?: string): string => `${name}:${secret ?? auth.credentials.get(name)!.password}`;
   const source = (name: LayoutName) => `oci:${path.join(FIXTURES_DIR, name)}:${layout(name).tag}`;
   const freshDir = async (label: string): Promise<string> => {
@@ -96,23 +58,10 @@ describeEachDatabase('skopeo interop with authentication', (target) => {
   const actorsSince = async (since: number) => [...new Set((await instance.registry.fetchEvents(since, 10_000)).map((event) => event.actor))];
 
   before(async function () {
-    this.timeout(60_000);
+    this.timeout(TOOL_INSTALL_TIMEOUT_MS + 60_000);
+    await ensureTools(['skopeo']);
     scratch = await mkdtemp(path.join(os.tmpdir(), 'artifactstore-skopeo-auth-'));
-    await mkdir(path.join(scratch, 'home'), { recursive: true });
-    await mkdir(path.join(scratch, 'run'), { recursive: true, mode: 0o700 });
-    const registriesConf = path.join(scratch, 'registries.conf');
-    await writeFile(registriesConf, 'unqualified-search-registries = []\n');
-    env = {
-      PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: path.join(scratch, 'home'),
-      XDG_RUNTIME_DIR: path.join(scratch, 'run'),
-      XDG_CONFIG_HOME: path.join(scratch, 'home', '.config'),
-      XDG_DATA_HOME: path.join(scratch, 'home', '.local', 'share'),
-      // The only credentials skopeo may find are the ones a test logs in with.
-      REGISTRY_AUTH_FILE: path.join(scratch, 'run', 'auth.json'),
-      CONTAINERS_REGISTRIES_CONF: registriesConf,
-      TMPDIR: scratch,
-    };
+    env = await isolatedToolEnv(scratch);
     // Fail (never skip) without the binary.
     assert.match((await skopeo(['--version'])).stdout.toString('utf8'), /^skopeo version \d+\.\d+/);
     instance = await openTestRegistry(target);
@@ -170,14 +119,14 @@ describeEachDatabase('skopeo interop with authentication', (target) => {
     const since = await instance.log.lastSequence();
     await assert.rejects(
       skopeo(['copy', '--dest-tls-verify=false', '--preserve-digests', '--dest-creds', creds('reader'), source('oras-artifact'), `docker://${auth.host}/interop/by-reader:v1`]),
-      (error: SkopeoError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
+      (error: ToolError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
     );
     assert.equal((await head('/v2/interop/by-reader/manifests/v1')).status, 404);
     assert.deepEqual(await instance.registry.fetchEvents(since, 100), [], 'the refused push left no event');
     // Nor outside its namespace, for the pusher.
     await assert.rejects(
       skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', creds('pusher'), source('oras-artifact'), `docker://${auth.host}/elsewhere/app:v1`]),
-      (error: SkopeoError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
+      (error: ToolError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
     );
   });
 
@@ -185,7 +134,7 @@ describeEachDatabase('skopeo interop with authentication', (target) => {
     this.timeout(60_000);
     await assert.rejects(
       skopeo(['inspect', '--tls-verify=false', '--raw', '--creds', 'reader:not-the-password', `docker://${auth.host}/interop/auth:v1`]),
-      (error: SkopeoError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
+      (error: ToolError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
     );
   });
 
@@ -193,11 +142,11 @@ describeEachDatabase('skopeo interop with authentication', (target) => {
     this.timeout(120_000);
     await assert.rejects(
       skopeo(['inspect', '--tls-verify=false', '--raw', `docker://${auth.host}/interop/auth:v1`]),
-      (error: SkopeoError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
+      (error: ToolError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
     );
     await assert.rejects(
       skopeo(['copy', '--src-tls-verify=false', `docker://${auth.host}/interop/auth:v1`, `oci:${await freshDir('anonymous')}:pulled`]),
-      (error: SkopeoError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
+      (error: ToolError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
     );
 
     const dir = await freshDir('anon-read');
@@ -205,7 +154,7 @@ describeEachDatabase('skopeo interop with authentication', (target) => {
     assertSameBlobs(await layoutBlobs(dir), layout('oras-artifact').blobs, 'pulled anonymously');
     await assert.rejects(
       skopeo(['copy', '--dest-tls-verify=false', source('oras-artifact'), `docker://${anonHost}/interop/anon-push:v1`]),
-      (error: SkopeoError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
+      (error: ToolError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
     );
     assert.equal((await head('/v2/interop/anon-push/manifests/v1')).status, 404);
   });
@@ -228,13 +177,13 @@ describeEachDatabase('skopeo interop with authentication', (target) => {
 
     await assert.rejects(
       skopeo(['login', '--tls-verify=false', '-u', 'pusher', '--password-stdin', auth.host], 'not-the-password'),
-      (error: SkopeoError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
+      (error: ToolError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
     );
 
     await skopeo(['logout', auth.host]);
     await assert.rejects(
       skopeo(['inspect', '--tls-verify=false', '--raw', `docker://${auth.host}/interop/logged-in:v1`]),
-      (error: SkopeoError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
+      (error: ToolError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
     );
   });
 
@@ -246,7 +195,7 @@ describeEachDatabase('skopeo interop with authentication', (target) => {
     await auth.settings.store.reload();
     await assert.rejects(
       skopeo(['inspect', '--tls-verify=false', '--raw', '--creds', creds('reader'), `docker://${auth.host}/interop/auth:v1`]),
-      (error: SkopeoError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
+      (error: ToolError) => REFUSED.test(error.stderr) || assert.fail(`unexpected failure: ${error.message}`),
     );
   });
 

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -9,14 +8,15 @@ import { openTestRegistry, type TestRegistry } from '../support/registry.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import { buildLayouts, LAYOUT_NAMES, MEDIA_TYPE, ARTIFACT_TYPES, ANNOTATIONS, parseJson, type Descriptor, type Layout, type LayoutName } from '../../conformance/fixtures/layouts.js';
 import { compareLayout, FIXTURES_DIR } from '../../conformance/fixtures/make-fixtures.js';
+import { ensureTools, isolatedToolEnv, runTool, TOOL_INSTALL_TIMEOUT_MS, type ToolError } from '../support/containers-tools.js';
 
 // Real-client interoperability: the `skopeo` binary (containers/image) pushes the OCI
 // layouts of conformance/fixtures/ to our /v2/ over loopback HTTP, pulls them back, copies
 // between repositories, inspects, lists tags and deletes. Every manifest and blob must come
 // back byte for byte (same digests), and the event log must verify afterwards.
 //
-// skopeo is a Debian package that .ci/run installs (`apt-get install -y skopeo`). When it is
-// missing the suite fails: it is never skipped.
+// skopeo is a Debian package, installed when missing (test/support/containers-tools, as .ci/run
+// does). When it cannot be had the suite fails: it is never skipped.
 
 const layouts = buildLayouts();
 
@@ -34,40 +34,6 @@ interface Exchange {
   url: string;
   status: number;
   subject: string | undefined;
-}
-
-interface SkopeoResult {
-  stdout: Buffer;
-  stderr: string;
-}
-
-class SkopeoError extends Error {
-  constructor(
-    message: string,
-    readonly code: number | string | null,
-    readonly stderr: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Runs skopeo with an isolated HOME/XDG_RUNTIME_DIR and registries.conf; rejects with stderr on a non-zero exit. */
-function runSkopeo(env: NodeJS.ProcessEnv, args: string[]): Promise<SkopeoResult> {
-  return new Promise((resolve, reject) => {
-    execFile('skopeo', ['--insecure-policy', ...args], { env, encoding: 'buffer', timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const stderrText = stderr.toString('utf8');
-      if (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? null;
-        if (code === 'ENOENT') {
-          reject(new SkopeoError('skopeo is not installed: .ci/run installs it (apt-get install -y skopeo); install it the same way to run test/interop', code, stderrText));
-          return;
-        }
-        reject(new SkopeoError(`skopeo ${args.join(' ')} failed (${String(code)}):\n${stderrText.trim()}`, code, stderrText));
-        return;
-      }
-      resolve({ stdout, stderr: stderrText });
-    });
-  });
 }
 
 /** The blobs (manifests included) of an OCI layout on disk, by digest, and its index.json. */
@@ -111,7 +77,7 @@ describeEachDatabase('skopeo interop', (target) => {
   let scratchCount = 0;
   const exchanges: Exchange[] = [];
 
-  const skopeo = (...args: string[]) => runSkopeo(env, args);
+  const skopeo = (...args: string[]) => runTool('skopeo', env, ['--insecure-policy', ...args]);
   const copy = (...args: string[]) => skopeo('copy', '--src-tls-verify=false', '--dest-tls-verify=false', ...args);
   const inspectRaw = async (reference: string) => (await skopeo('inspect', '--tls-verify=false', '--raw', reference)).stdout;
   const listTags = async (repository: string) => JSON.parse((await skopeo('list-tags', '--tls-verify=false', `docker://${host}/${repository}`)).stdout.toString('utf8')) as { Repository: string; Tags: string[] };
@@ -131,23 +97,10 @@ describeEachDatabase('skopeo interop', (target) => {
   const http = (pathname: string, init?: RequestInit) => fetch(`${base}${pathname}`, init);
 
   before(async function () {
-    this.timeout(60_000);
-    // Fail (never skip) without the binary, with the reason in the report.
+    this.timeout(TOOL_INSTALL_TIMEOUT_MS + 60_000);
+    await ensureTools(['skopeo']);
     scratch = await mkdtemp(path.join(os.tmpdir(), 'artifactstore-skopeo-'));
-    await mkdir(path.join(scratch, 'home'), { recursive: true });
-    await mkdir(path.join(scratch, 'run'), { recursive: true, mode: 0o700 });
-    const registriesConf = path.join(scratch, 'registries.conf');
-    await writeFile(registriesConf, 'unqualified-search-registries = []\n');
-    env = {
-      PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: path.join(scratch, 'home'),
-      XDG_RUNTIME_DIR: path.join(scratch, 'run'),
-      XDG_CONFIG_HOME: path.join(scratch, 'home', '.config'),
-      XDG_DATA_HOME: path.join(scratch, 'home', '.local', 'share'),
-      REGISTRY_AUTH_FILE: path.join(scratch, 'run', 'auth.json'),
-      CONTAINERS_REGISTRIES_CONF: registriesConf,
-      TMPDIR: scratch,
-    };
+    env = await isolatedToolEnv(scratch);
     const version = await skopeo('--version');
     assert.match(version.stdout.toString('utf8'), /^skopeo version \d+\.\d+/);
     instance = await openTestRegistry(target);
@@ -323,7 +276,7 @@ describeEachDatabase('skopeo interop', (target) => {
         }
       }
     }
-    await assert.rejects(inspectRaw(`docker://${host}/interop/deleted:v1`), (error: SkopeoError) => /manifest unknown/i.test(error.stderr));
+    await assert.rejects(inspectRaw(`docker://${host}/interop/deleted:v1`), (error: ToolError) => /manifest unknown/i.test(error.stderr));
     assert.deepEqual((await listTags('interop/deleted')).Tags, ['kept'], 'the other tag stays');
     assert.ok((await inspectRaw(`docker://${host}/interop/deleted:kept`)).equals(layout('oras-artifact').manifest.bytes));
   });

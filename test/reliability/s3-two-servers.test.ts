@@ -11,15 +11,16 @@
  * object from the bucket afterwards.
  */
 import { strict as assert } from 'node:assert';
-import { execFile, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildLayouts, parseJson, type Descriptor } from '../../conformance/fixtures/layouts.js';
 import { FIXTURES_DIR } from '../../conformance/fixtures/make-fixtures.js';
 import { createCliEnv, type CliEnv } from '../support/cli-env.js';
 import { describeEachDatabase } from '../support/databases.js';
+import { ensureTools, isolatedToolEnv, runTool } from '../support/containers-tools.js';
 import { ensureRgw, type S3TestEnv } from '../support/rgw.js';
 import { freshS3Prefix, purgeS3Prefix, s3EnvVars } from '../support/s3.js';
 import { listeningUrl, stopChild } from './helpers.js';
@@ -56,21 +57,16 @@ async function allEvents(replica: Replica): Promise<Array<{ sequence: number; ev
   }
 }
 
-/** skopeo with an isolated HOME and registries.conf (see test/interop/skopeo.test.ts); rejects with its stderr. */
-function skopeo(env: NodeJS.ProcessEnv, args: string[]): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    execFile('skopeo', ['--insecure-policy', ...args], { env, encoding: 'buffer', timeout: 90_000, maxBuffer: 16 * MiB }, (error, stdout, stderr) => {
-      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') reject(new Error('skopeo is not installed: .ci/run installs it (apt-get install -y skopeo)'));
-      else if (error) reject(new Error(`skopeo ${args.join(' ')} failed: ${stderr.toString('utf8').trim()}`));
-      else resolve(stdout);
-    });
-  });
+/** skopeo in the isolated environment of test/support/containers-tools; resolves with its stdout. */
+async function skopeo(env: NodeJS.ProcessEnv, args: string[]): Promise<Buffer> {
+  return (await runTool('skopeo', env, ['--insecure-policy', ...args])).stdout;
 }
 
 let s3: S3TestEnv;
 before(async function () {
   this.timeout(16 * 60 * 1000);
   s3 = await ensureRgw();
+  await ensureTools(['skopeo']);
 });
 
 describeEachDatabase('reliability: two server processes on one database and one S3 bucket and prefix', (target) => {
@@ -106,19 +102,7 @@ describeEachDatabase('reliability: two server processes on one database and one 
     }
     [a, b] = replicas as [Replica, Replica];
     scratch = await mkdtemp(path.join(os.tmpdir(), 'artifactstore-s3-skopeo-'));
-    await mkdir(path.join(scratch, 'home'), { recursive: true });
-    await mkdir(path.join(scratch, 'run'), { recursive: true, mode: 0o700 });
-    await writeFile(path.join(scratch, 'registries.conf'), 'unqualified-search-registries = []\n');
-    skopeoEnv = {
-      PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: path.join(scratch, 'home'),
-      XDG_RUNTIME_DIR: path.join(scratch, 'run'),
-      XDG_CONFIG_HOME: path.join(scratch, 'home', '.config'),
-      XDG_DATA_HOME: path.join(scratch, 'home', '.local', 'share'),
-      REGISTRY_AUTH_FILE: path.join(scratch, 'run', 'auth.json'),
-      CONTAINERS_REGISTRIES_CONF: path.join(scratch, 'registries.conf'),
-      TMPDIR: scratch,
-    };
+    skopeoEnv = await isolatedToolEnv(scratch);
   });
   after(async function () {
     this.timeout(60_000);
