@@ -34,6 +34,8 @@ export class HttpResponse {
     readonly body: Buffer,
     /** Set when the status and headers arrived but reading the body failed (e.g. truncated). */
     readonly bodyError: string | null = null,
+    /** The registry's own redirect this response was reached through ({@link Client.getFollow}), if any. */
+    readonly redirectedBy: HttpResponse | null = null,
   ) {}
 
   /** A header's value (several instances are joined by ", "), or null when absent. */
@@ -198,15 +200,21 @@ export class RegistryClient {
     return this.request('DELETE', p, o);
   }
 
-  /** GET that follows up to `max` redirects (blob GETs MAY redirect to another service). */
+  /**
+   * GET that follows up to `max` redirects (blob GETs MAY redirect to
+   * another service). A response reached through redirects carries the
+   * registry's first answer in `redirectedBy`: headers only the registry can
+   * set (Docker-Content-Digest) are on that one.
+   */
   async getFollow(p: string, o: RequestOptions = {}, max = 5): Promise<HttpResponse> {
-    let res = await this.get(p, o);
-    for (let i = 0; i < max && [301, 302, 303, 307, 308].includes(res.status); i++) {
+    const first = await this.get(p, o);
+    let res = first;
+    for (let i = 0; i < max && isRedirect(res.status); i++) {
       const next = res.location();
       if (next === null) break;
       res = await this.get(next, { ...o, query: undefined });
     }
-    return res;
+    return res === first ? res : new HttpResponse(res.method, res.url, res.status, res.headers, res.body, res.bodyError, first);
   }
 
   /**
@@ -249,4 +257,8 @@ export class RegistryClient {
       req.end();
     });
   }
+}
+
+function isRedirect(status: number): boolean {
+  return [301, 302, 303, 307, 308].includes(status);
 }

@@ -156,107 +156,115 @@ before(async function () {
   s3 = await ensureRgw();
 });
 
-describeEachDatabase('S3-backed registry: OCI conformance, then verify --objects from the bucket', (target) => {
-  const prefix = freshS3Prefix(`conformance-${target.name}`);
-  let instance: TestRegistry;
-  let server: RunningServer;
-  let base: string;
-  let report: ConformanceReport;
+// Streamed through the registry, and redirected to presigned URLs: a client
+// following the redirect gets the same bytes, the registry's digest header on
+// its 307 (the bucket cannot set it).
+for (const redirect of [false, true]) {
+  describeEachDatabase(`S3-backed registry${redirect ? ' with ARTIFACTSTORE_S3_REDIRECT' : ''}: OCI conformance, then verify --objects from the bucket`, (target) => {
+    const prefix = freshS3Prefix(`conformance-${redirect ? 'redirect-' : ''}${target.name}`);
+    let instance: TestRegistry;
+    let server: RunningServer;
+    let base: string;
+    let report: ConformanceReport;
 
-  before(async function () {
-    this.timeout(110_000);
-    const workDir = await mkdtemp(path.join(os.tmpdir(), 'artifactstore-s3-'));
-    instance = await openTestRegistry(target, onS3(s3, prefix, workDir));
-    await rm(workDir, { recursive: true, force: true });
-    server = await startServer(instance.registry, { host: '127.0.0.1', port: 0 }, silent);
-    base = `http://127.0.0.1:${server.address.port}`;
-    report = await runConformance({ url: base });
-  });
-  after(async function () {
-    this.timeout(60_000);
-    await server?.close();
-    await instance?.dispose();
-    await purgeS3Prefix(s3, prefix);
-  });
-
-  it('serves from the S3 backend', () => {
-    assert.equal(instance.dataPlane.backendId, 's3');
-    assert.equal(instance.settings.storage.backend, 's3');
-  });
-
-  for (const check of allChecks) {
-    it(`${check.workflow}: ${check.name}`, () => {
-      const result = report.results.find((entry) => entry.workflow === check.workflow && entry.name === check.name);
-      assert.ok(result, 'the check ran');
-      assert.ok(result.ok || result.optional, result.detail);
-    });
-  }
-
-  it('leaves a log that verifies, every object re-hashed from the bucket', async function () {
-    this.timeout(60_000);
-    const verification = await instance.registry.verify({ objects: true });
-    assert.equal(verification.ok, true, JSON.stringify({ views: verification.viewDifferences.slice(0, 5), objects: verification.objects?.problems.slice(0, 5) }));
-    assert.ok(verification.objects!.checked > 10, `checked ${verification.objects!.checked}`);
-    const locations = await instance.db.knex('storage_locations').distinct('backend_id').pluck('backend_id');
-    assert.deepEqual(locations, ['s3']);
-    const keys = await s3KeysUnder(s3AdminClient(s3), s3.bucket, `${prefix}/blake3`);
-    assert.equal(keys.length, verification.objects!.checked + verification.objects!.unreferenced.length, 'every object is in the bucket under the prefix');
-  });
-
-  it('streams blobs when redirects are off (the default)', async () => {
-    const digest = await pushBlob(base, 'streamed/repo', randomBytes(1000));
-    const response = await fetch(`${base}/v2/streamed/repo/blobs/${digest}`, { redirect: 'manual' });
-    assert.equal(response.status, 200);
-    assert.equal(sha256(Buffer.from(await response.arrayBuffer())), digest);
-  });
-
-  it('streams a large blob whole and by range, byte for byte (read on the backend\'s own socket)', async function () {
-    this.timeout(60_000);
-    const content = randomBytes(9 * 1024 * 1024 + 5);
-    const digest = await pushBlob(base, 'streamed/large', content);
-    const whole = await fetch(`${base}/v2/streamed/large/blobs/${digest}`);
-    assert.equal(whole.status, 200);
-    assert.equal(whole.headers.get('content-length'), String(content.length));
-    assert.equal(sha256(Buffer.from(await whole.arrayBuffer())), digest);
-    const ranged = await fetch(`${base}/v2/streamed/large/blobs/${digest}`, { headers: { range: 'bytes=4194000-8388999' } });
-    assert.equal(ranged.status, 206);
-    assert.equal(ranged.headers.get('content-range'), `bytes 4194000-8388999/${content.length}`);
-    assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(content.subarray(4_194_000, 8_389_000)));
-  });
-
-  it('reports the bucket in GET /health, and 503 once it cannot be reached', async function () {
-    this.timeout(60_000);
-    const healthy = await fetch(`${base}/health`);
-    assert.equal(healthy.status, 200);
-    const report = (await healthy.json()) as { status: string; storage: { ok: boolean; backend: string } };
-    assert.equal(report.status, 'ok');
-    assert.deepEqual([report.storage.backend, report.storage.ok], ['s3', true]);
-
-    // A registry on a bucket of its own, removed under it.
-    const admin = s3AdminClient(s3);
-    const bucket = `artifactstore-health-${randomBytes(4).toString('hex')}`;
-    await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-    const workDir = await mkdtemp(path.join(os.tmpdir(), 'artifactstore-s3-'));
-    const doomed = await openTestRegistry(target, { storage: { backend: 's3', localRoot: workDir, s3: { ...s3StorageSettings(s3, 'health'), bucket } } });
-    const doomedServer = await startServer(doomed.registry, { host: '127.0.0.1', port: 0 }, silent);
-    try {
-      assert.equal((await fetch(`http://127.0.0.1:${doomedServer.address.port}/health`)).status, 200);
-      await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
-      const broken = await fetch(`http://127.0.0.1:${doomedServer.address.port}/health`);
-      assert.equal(broken.status, 503);
-      const body = (await broken.json()) as { status: string; storage: { ok: boolean; detail?: string } };
-      assert.equal(body.status, 'degraded');
-      assert.equal(body.storage.ok, false);
-      assert.match(body.storage.detail ?? '', /bucket/);
-    } finally {
-      await doomedServer.close();
-      await doomed.dispose();
-      await admin.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
-      admin.destroy();
+    before(async function () {
+      this.timeout(110_000);
+      const workDir = await mkdtemp(path.join(os.tmpdir(), 'artifactstore-s3-'));
+      instance = await openTestRegistry(target, onS3(s3, prefix, workDir, redirect));
       await rm(workDir, { recursive: true, force: true });
+      server = await startServer(instance.registry, { host: '127.0.0.1', port: 0 }, silent);
+      base = `http://127.0.0.1:${server.address.port}`;
+      report = await runConformance({ url: base });
+    });
+    after(async function () {
+      this.timeout(60_000);
+      await server?.close();
+      await instance?.dispose();
+      await purgeS3Prefix(s3, prefix);
+    });
+
+    it('serves from the S3 backend', () => {
+      assert.equal(instance.dataPlane.backendId, 's3');
+      assert.equal(instance.settings.storage.backend, 's3');
+    });
+
+    for (const check of allChecks) {
+      it(`${check.workflow}: ${check.name}`, () => {
+        const result = report.results.find((entry) => entry.workflow === check.workflow && entry.name === check.name);
+        assert.ok(result, 'the check ran');
+        assert.ok(result.ok || result.optional, result.detail);
+      });
+    }
+
+    it('leaves a log that verifies, every object re-hashed from the bucket', async function () {
+      this.timeout(60_000);
+      const verification = await instance.registry.verify({ objects: true });
+      assert.equal(verification.ok, true, JSON.stringify({ views: verification.viewDifferences.slice(0, 5), objects: verification.objects?.problems.slice(0, 5) }));
+      assert.ok(verification.objects!.checked > 10, `checked ${verification.objects!.checked}`);
+      const locations = await instance.db.knex('storage_locations').distinct('backend_id').pluck('backend_id');
+      assert.deepEqual(locations, ['s3']);
+      const keys = await s3KeysUnder(s3AdminClient(s3), s3.bucket, `${prefix}/blake3`);
+      assert.equal(keys.length, verification.objects!.checked + verification.objects!.unreferenced.length, 'every object is in the bucket under the prefix');
+    });
+
+    // The rest concerns the registry itself, checked once: streaming, and health.
+    if (!redirect) {
+      it('streams blobs when redirects are off (the default)', async () => {
+        const digest = await pushBlob(base, 'streamed/repo', randomBytes(1000));
+        const response = await fetch(`${base}/v2/streamed/repo/blobs/${digest}`, { redirect: 'manual' });
+        assert.equal(response.status, 200);
+        assert.equal(sha256(Buffer.from(await response.arrayBuffer())), digest);
+      });
+
+      it('streams a large blob whole and by range, byte for byte (read on the backend\'s own socket)', async function () {
+        this.timeout(60_000);
+        const content = randomBytes(9 * 1024 * 1024 + 5);
+        const digest = await pushBlob(base, 'streamed/large', content);
+        const whole = await fetch(`${base}/v2/streamed/large/blobs/${digest}`);
+        assert.equal(whole.status, 200);
+        assert.equal(whole.headers.get('content-length'), String(content.length));
+        assert.equal(sha256(Buffer.from(await whole.arrayBuffer())), digest);
+        const ranged = await fetch(`${base}/v2/streamed/large/blobs/${digest}`, { headers: { range: 'bytes=4194000-8388999' } });
+        assert.equal(ranged.status, 206);
+        assert.equal(ranged.headers.get('content-range'), `bytes 4194000-8388999/${content.length}`);
+        assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(content.subarray(4_194_000, 8_389_000)));
+      });
+
+      it('reports the bucket in GET /health, and 503 once it cannot be reached', async function () {
+        this.timeout(60_000);
+        const healthy = await fetch(`${base}/health`);
+        assert.equal(healthy.status, 200);
+        const report = (await healthy.json()) as { status: string; storage: { ok: boolean; backend: string } };
+        assert.equal(report.status, 'ok');
+        assert.deepEqual([report.storage.backend, report.storage.ok], ['s3', true]);
+
+        // A registry on a bucket of its own, removed under it.
+        const admin = s3AdminClient(s3);
+        const bucket = `artifactstore-health-${randomBytes(4).toString('hex')}`;
+        await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+        const workDir = await mkdtemp(path.join(os.tmpdir(), 'artifactstore-s3-'));
+        const doomed = await openTestRegistry(target, { storage: { backend: 's3', localRoot: workDir, s3: { ...s3StorageSettings(s3, 'health'), bucket } } });
+        const doomedServer = await startServer(doomed.registry, { host: '127.0.0.1', port: 0 }, silent);
+        try {
+          assert.equal((await fetch(`http://127.0.0.1:${doomedServer.address.port}/health`)).status, 200);
+          await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
+          const broken = await fetch(`http://127.0.0.1:${doomedServer.address.port}/health`);
+          assert.equal(broken.status, 503);
+          const body = (await broken.json()) as { status: string; storage: { ok: boolean; detail?: string } };
+          assert.equal(body.status, 'degraded');
+          assert.equal(body.storage.ok, false);
+          assert.match(body.storage.detail ?? '', /bucket/);
+        } finally {
+          await doomedServer.close();
+          await doomed.dispose();
+          await admin.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+          admin.destroy();
+          await rm(workDir, { recursive: true, force: true });
+        }
+      });
     }
   });
-});
+}
 
 describeEachDatabase('S3-backed registry: downloads redirected to presigned URLs', (target) => {
   const prefix = freshS3Prefix(`redirect-${target.name}`);
