@@ -40,6 +40,11 @@ export interface S3Context {
  * content digests themselves.
  */
 export function createS3Context(settings: ResolvedS3Settings): S3Context {
+  // The SDK warns on every start that releases after January 2027 need
+  // Node.js 22. Our SDK version is pinned in package.json, so the notice says
+  // nothing an operator can act on and only clutters every CLI run and log;
+  // an operator who sets the variable keeps their value.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const client = new S3Client({
     region: settings.region,
     ...(settings.endpointUrl !== undefined ? { endpoint: settings.endpointUrl } : {}),
