@@ -1,6 +1,7 @@
 /**
  * A real S3 server for tests: Ceph RGW on loopback, started by the shared
- * script `../shared/s3/start-rgw.sh` (relative to the repository root) unless
+ * script `../shared/s3/start-rgw.sh` (beside the repository, or beside the local
+ * repository it was cloned from) unless
  * `ARTIFACTSTORE_S3_ENDPOINT_URL` already points at one.
  *
  * `ensureRgw()` starts it at most once per test process and resolves with
@@ -13,7 +14,8 @@
  * When the script is missing or fails, the promise rejects with what went
  * wrong, so the tests that need S3 fail rather than skip.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
@@ -30,10 +32,32 @@ export interface S3TestEnv {
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * The workplace's `shared/` directory: next to the repository, or next to
+ * the repository it was cloned from when that is a local path (a fresh clone
+ * in /tmp of a checkout that sits beside `shared/`).
+ */
+function sharedDir(): string {
+  const beside = path.resolve(repoRoot, '../shared');
+  if (existsSync(path.join(beside, 's3', 'start-rgw.sh'))) return beside;
+  try {
+    const origin = execFileSync('git', ['-C', repoRoot, 'config', '--get', 'remote.origin.url'], { encoding: 'utf8' }).trim();
+    const local = origin.startsWith('file://') ? fileURLToPath(origin) : origin;
+    if (path.isAbsolute(local)) {
+      const besideOrigin = path.resolve(local, '../shared');
+      if (existsSync(path.join(besideOrigin, 's3', 'start-rgw.sh'))) return besideOrigin;
+    }
+  } catch {
+    // Not a git checkout, or no origin: only the directory beside the repository counts.
+  }
+  return beside;
+}
+
+const SHARED_DIR = sharedDir();
 /** The script that starts RGW, shared by every worktree of the repository. */
-export const START_RGW_SCRIPT = path.resolve(repoRoot, '../shared/s3/start-rgw.sh');
+export const START_RGW_SCRIPT = path.join(SHARED_DIR, 's3', 'start-rgw.sh');
 /** The script that stops what START_RGW_SCRIPT started. */
-export const STOP_RGW_SCRIPT = path.resolve(repoRoot, '../shared/s3/stop-rgw.sh');
+export const STOP_RGW_SCRIPT = path.join(SHARED_DIR, 's3', 'stop-rgw.sh');
 
 /** Where the script keeps its state (its own default unless RGW_DIR is set). */
 const RGW_DIR = process.env['RGW_DIR'] || '/tmp/artifactstore-rgw';
