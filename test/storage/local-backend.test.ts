@@ -331,6 +331,39 @@ describe('local backend', function () {
       );
     });
 
+    it('syncs every directory a put creates and the new entry, side by side, and answers only once all are synced', async function () {
+      const bytes = patternBytes(4_000, 3);
+      const address = addressOf(bytes);
+      const key = backend.keyFor(address);
+      const leaf = path.dirname(confinedPath(backend.root, key));
+      const middle = path.dirname(leaf);
+      const top = path.dirname(middle);
+      // A fresh root: the algorithm directory and both fan-out levels are created by this put.
+      await assert.rejects(stat(top));
+      const synced: string[] = [];
+      const pending: Array<() => void> = [];
+      let settled = false;
+      await withSync(
+        async (original, file) => {
+          // Directory syncs are held until the put has started all of them.
+          if (file.startsWith(backend.root)) await new Promise<void>((resolve) => pending.push(resolve));
+          synced.push(file);
+          await original();
+        },
+        async () => {
+          const staged = await backend.stage(chunked(bytes));
+          synced.length = 0;
+          const put = backend.put(staged, address).finally(() => (settled = true));
+          // The new directories' parents sync while the link and the leaf's sync go ahead.
+          while (pending.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+          assert.equal(settled, false, 'put waits for the directory syncs');
+          for (const resolve of pending.splice(0)) resolve();
+          assert.deepEqual(await put, { key, created: true });
+        },
+      );
+      assert.deepEqual(synced.sort(), [backend.root, top, middle, leaf].sort(), 'the parent of each new directory and the object directory');
+    });
+
     it('lets the next append write while one syncs; publish and delete wait for the sync', async function () {
       const bytes = patternBytes(300_000, 17);
       for (const finish of ['publish', 'delete'] as const) {

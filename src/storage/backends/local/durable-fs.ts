@@ -25,8 +25,17 @@ export async function fsyncDirectory(dir: string): Promise<void> {
  * it — except `dir` itself, which the caller fsyncs after adding its own entry.
  */
 export async function ensureDirectoryDurably(dir: string): Promise<void> {
+  await syncDirectories(await makeDirectories(dir));
+}
+
+/**
+ * `mkdir -p dir`; returns the directories that gained an entry because of it
+ * (every parent of a directory it created), which must be fsynced before
+ * anything under `dir` counts as durable. Empty when `dir` already existed.
+ */
+export async function makeDirectories(dir: string): Promise<string[]> {
   const firstCreated = await mkdir(dir, { recursive: true });
-  if (firstCreated === undefined) return;
+  if (firstCreated === undefined) return [];
   const changed: string[] = [];
   let current = dir;
   for (;;) {
@@ -36,7 +45,20 @@ export async function ensureDirectoryDurably(dir: string): Promise<void> {
     if (current === firstCreated) break;
     current = parent;
   }
-  for (const directory of changed) await fsyncDirectory(directory);
+  return changed;
+}
+
+/**
+ * Fsyncs `directories` all at once: each sync only has to finish before the
+ * caller reports success, in no particular order (concurrent syncs also
+ * share a journal commit on journalling filesystems). Waits for every sync
+ * even when one fails, then rethrows the first failure.
+ */
+export async function syncDirectories(directories: readonly string[]): Promise<void> {
+  if (directories.length === 0) return;
+  const outcomes = await Promise.allSettled(directories.map((directory) => fsyncDirectory(directory)));
+  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**

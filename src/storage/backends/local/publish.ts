@@ -6,7 +6,7 @@
  */
 import { link, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ensureDirectoryDurably, fsyncDirectory } from './durable-fs.js';
+import { fsyncDirectory, makeDirectories, syncDirectories } from './durable-fs.js';
 import { errorCode, isMissing } from './fs-errors.js';
 
 /**
@@ -28,9 +28,20 @@ export type PublishMode = 'link' | 'rename';
  */
 export async function publishFile(file: string, target: string, mode: PublishMode): Promise<boolean> {
   const dir = path.dirname(target);
-  await ensureDirectoryDurably(dir);
-  const created = mode === 'link' ? await linkUnlessExists(file, target) : await renameUnlessExists(file, target);
-  if (created) await fsyncDirectory(dir);
+  // A new fan-out directory is durable once its parent is synced. That sync
+  // and the new entry's (link, then sync of `dir`) are independent — both
+  // only have to finish before we answer — so they run side by side: one
+  // sync less to wait for on every object that opens a new directory.
+  const parentsSynced = syncDirectories(await makeDirectories(dir));
+  let created: boolean;
+  try {
+    created = mode === 'link' ? await linkUnlessExists(file, target) : await renameUnlessExists(file, target);
+    if (created) await fsyncDirectory(dir);
+  } finally {
+    // Settled on every path, so a failing parent sync is never left unobserved.
+    await parentsSynced.catch(() => undefined);
+  }
+  await parentsSynced;
   return created;
 }
 
