@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { encode, rfc8949EncodeOptions } from 'cborg';
-import { decodeCanonical, encodeCanonical, MAX_NESTING_DEPTH, type CanonicalValue } from '../../src/manifest/index.js';
+import { decodeCanonical, decodeTrustedCanonical, encodeCanonical, MAX_NESTING_DEPTH, type CanonicalValue } from '../../src/manifest/index.js';
 import { fromHex, hex, throwsRegistryError } from './helpers.js';
 import { referenceEncode } from './reference-cbor.js';
 
@@ -61,6 +61,7 @@ describe('manifest/canonical-cbor', () => {
       it(`${JSON.stringify(value).slice(0, 40)} -> ${expected.slice(0, 40)}`, () => {
         assert.equal(hex(encodeCanonical(value)), expected);
         assert.deepStrictEqual(decodeCanonical(fromHex(expected)), value);
+        assert.deepStrictEqual(decodeTrustedCanonical(fromHex(expected)), value);
       });
     }
   });
@@ -77,6 +78,7 @@ describe('manifest/canonical-cbor', () => {
       const expected = 'a9' + '6000' + '610001' + '616102' + '616203' + '62616104' + '62c3a905' + '63ee808006' + '64ee80806107' + '64f09d849e08';
       assert.equal(hex(encodeCanonical(value)), expected);
       assert.deepStrictEqual(Object.keys(decodeCanonical(fromHex(expected)) as object).sort(), Object.keys(value).sort());
+      assert.deepStrictEqual(decodeTrustedCanonical(fromHex(expected)), decodeCanonical(fromHex(expected)));
     });
 
     it('sorts keys whose JS property order differs (integer-like keys come first in JS)', () => {
@@ -95,6 +97,7 @@ describe('manifest/canonical-cbor', () => {
 
     it('refuses the same example as input: map keys must be text', () => {
       throwsRegistryError(() => decodeCanonical(fromHex('a60a00186400200061' + '7a0062616100f400')), 'CBOR_INVALID', /non-string keys/);
+      throwsRegistryError(() => decodeTrustedCanonical(fromHex('a60a00186400200061' + '7a0062616100f400')), 'CBOR_INVALID', /keys must be text/);
     });
   });
 
@@ -104,10 +107,12 @@ describe('manifest/canonical-cbor', () => {
       const bytes = encodeCanonical(value);
       assert.equal(hex(encodeCanonical('\ufeffabc')), '66efbbbf616263');
       assert.deepStrictEqual(decodeCanonical(bytes), value);
+      assert.deepStrictEqual(decodeTrustedCanonical(bytes), value);
     });
 
     it('keeps a literal U+FFFD', () => {
       assert.equal(decodeCanonical(fromHex('63efbfbd')), '\ufffd');
+      assert.equal(decodeTrustedCanonical(fromHex('63efbfbd')), '\ufffd');
     });
 
     for (const [name, bytes] of [
@@ -118,6 +123,7 @@ describe('manifest/canonical-cbor', () => {
     ] as const) {
       it(`refuses invalid UTF-8: ${name}`, () => {
         throwsRegistryError(() => decodeCanonical(fromHex(bytes)), 'CBOR_INVALID', /UTF-8/);
+        throwsRegistryError(() => decodeTrustedCanonical(fromHex(bytes)), 'CBOR_INVALID', /UTF-8/);
       });
     }
   });
@@ -172,6 +178,8 @@ describe('manifest/canonical-cbor', () => {
     for (const [name, bytes, pattern] of cases) {
       it(name, () => {
         throwsRegistryError(() => decodeCanonical(fromHex(bytes)), 'CBOR_INVALID', pattern);
+        // The direct decoder of trusted payloads checks the same rules (its own wording).
+        throwsRegistryError(() => decodeTrustedCanonical(fromHex(bytes)), 'CBOR_INVALID');
       });
     }
 
@@ -179,13 +187,16 @@ describe('manifest/canonical-cbor', () => {
       const bytes = new Uint8Array(200_001).fill(0x81);
       bytes[200_000] = 0x00;
       throwsRegistryError(() => decodeCanonical(bytes), 'CBOR_INVALID', /nesting/);
+      throwsRegistryError(() => decodeTrustedCanonical(bytes), 'CBOR_INVALID', /nesting/);
     });
 
     it(`accepts exactly ${MAX_NESTING_DEPTH} levels of nesting`, () => {
       const ok = encodeCanonical(nest(MAX_NESTING_DEPTH));
       assert.deepStrictEqual(decodeCanonical(ok), nest(MAX_NESTING_DEPTH));
+      assert.deepStrictEqual(decodeTrustedCanonical(ok), nest(MAX_NESTING_DEPTH));
       const tooDeep = new Uint8Array([0x81, ...ok]);
       throwsRegistryError(() => decodeCanonical(tooDeep), 'CBOR_INVALID', /nesting deeper than 256/);
+      throwsRegistryError(() => decodeTrustedCanonical(tooDeep), 'CBOR_INVALID', /nesting deeper than 256/);
       throwsRegistryError(() => encodeCanonical(nest(MAX_NESTING_DEPTH + 1)), 'CBOR_INVALID', /nesting deeper than 256/);
     });
 
@@ -197,6 +208,11 @@ describe('manifest/canonical-cbor', () => {
       const backing = Buffer.from('ffa16161820102ff', 'hex');
       assert.deepStrictEqual(decodeCanonical(backing.subarray(1, 7)), { a: [1, 2] });
       assert.deepStrictEqual(decodeCanonical(new Uint8Array(backing.buffer, backing.byteOffset + 1, 6)), { a: [1, 2] });
+      assert.deepStrictEqual(decodeTrustedCanonical(backing.subarray(1, 7)), { a: [1, 2] });
+      // Long ASCII text is sliced from the view's own offset, not the backing buffer's start.
+      const long = 'x'.repeat(40) + 'y';
+      const padded = Buffer.concat([Buffer.from('7a7a7a', 'hex'), Buffer.from(encodeCanonical({ k: long })), Buffer.from('ff', 'hex')]);
+      assert.deepStrictEqual(decodeTrustedCanonical(padded.subarray(3, padded.length - 1)), { k: long });
     });
   });
 
@@ -268,6 +284,9 @@ describe('manifest/canonical-cbor', () => {
       const back = decodeCanonical(bytes) as Record<string, unknown>;
       assert.deepStrictEqual(Object.keys(back).sort(), ['__proto__', 'a']);
       assert.equal(Object.getPrototypeOf(back), Object.prototype);
+      const direct = decodeTrustedCanonical(bytes) as Record<string, unknown>;
+      assert.deepStrictEqual(direct, back);
+      assert.equal(Object.getPrototypeOf(direct), Object.prototype);
     });
   });
 });

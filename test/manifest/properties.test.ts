@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { isRegistryError } from '../../src/errors/index.js';
-import { cborToJcs, decodeCanonical, encodeCanonical, fromJcs, jcsToCbor, toJcs, type CanonicalValue } from '../../src/manifest/index.js';
+import { cborToJcs, decodeCanonical, decodeTrustedCanonical, encodeCanonical, fromJcs, jcsToCbor, toJcs, type CanonicalValue } from '../../src/manifest/index.js';
 import { hex } from './helpers.js';
 import { referenceEncode } from './reference-cbor.js';
 
@@ -23,6 +23,19 @@ const { value: canonicalValue } = fc.letrec<{ value: CanonicalValue; array: Cano
 
 const RUNS = { numRuns: 400 };
 
+/** Random bytes, and canonical encodings with one byte replaced, inserted or deleted. */
+const nearlyCanonical = fc.oneof(
+  fc.uint8Array({ maxLength: 40 }),
+  fc.tuple(canonicalValue, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('replace', 'insert', 'delete')).map(([value, at, byte, how]) => {
+    const bytes = [...encodeCanonical(value)];
+    const index = at % (bytes.length + 1);
+    if (how === 'replace' && index < bytes.length) bytes[index] = byte;
+    else if (how === 'insert') bytes.splice(index, 0, byte);
+    else bytes.splice(index, 1);
+    return new Uint8Array(bytes);
+  }),
+);
+
 describe('manifest canonical encodings: properties', () => {
   it('decodeCanonical(encodeCanonical(x)) deep-equals x', () => {
     fc.assert(
@@ -30,6 +43,34 @@ describe('manifest canonical encodings: properties', () => {
         assert.deepStrictEqual(decodeCanonical(encodeCanonical(value)), value);
       }),
       RUNS,
+    );
+  });
+
+  it('the direct decoder of trusted payloads gives what decodeCanonical gives', () => {
+    fc.assert(
+      fc.property(canonicalValue, (value) => {
+        const bytes = encodeCanonical(value);
+        assert.deepStrictEqual(decodeTrustedCanonical(bytes), value);
+        assert.deepStrictEqual(decodeTrustedCanonical(bytes), decodeCanonical(bytes));
+      }),
+      RUNS,
+    );
+  });
+
+  it('the direct decoder accepts and refuses exactly what decodeCanonical does, with the same values', () => {
+    const outcome = (decode: (bytes: Uint8Array) => CanonicalValue, bytes: Uint8Array): { value: CanonicalValue } | { refused: true } => {
+      try {
+        return { value: decode(bytes) };
+      } catch (error) {
+        assert.ok(isRegistryError(error, 'CBOR_INVALID'), `unexpected error ${String(error)}`);
+        return { refused: true };
+      }
+    };
+    fc.assert(
+      fc.property(nearlyCanonical, (bytes) => {
+        assert.deepStrictEqual(outcome(decodeTrustedCanonical, bytes), outcome(decodeCanonical, bytes), hex(bytes));
+      }),
+      { numRuns: 4000 },
     );
   });
 
@@ -91,18 +132,8 @@ describe('manifest canonical encodings: properties', () => {
   });
 
   it('any byte string decodeCanonical accepts is exactly the encoding of what it returns', () => {
-    const mutated = fc
-      .tuple(canonicalValue, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('replace', 'insert', 'delete'))
-      .map(([value, at, byte, how]) => {
-        const bytes = [...encodeCanonical(value)];
-        const index = at % (bytes.length + 1);
-        if (how === 'replace' && index < bytes.length) bytes[index] = byte;
-        else if (how === 'insert') bytes.splice(index, 0, byte);
-        else bytes.splice(index, 1);
-        return new Uint8Array(bytes);
-      });
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 40 }), mutated), (bytes) => {
+      fc.property(nearlyCanonical, (bytes) => {
         let decoded: CanonicalValue;
         try {
           decoded = decodeCanonical(bytes);
