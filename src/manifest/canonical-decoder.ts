@@ -18,7 +18,7 @@ import { MAX_NESTING_DEPTH, type CanonicalMap, type CanonicalValue } from './can
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Strings up to this many ASCII bytes are built with `String.fromCharCode`, past it with `latin1` decoding. */
-const SHORT_ASCII = 16;
+const SHORT_ASCII = 8;
 
 /**
  * Decodes `bytes`, which must be exactly one canonical data item.
