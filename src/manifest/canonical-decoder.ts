@@ -8,9 +8,10 @@
  * floats, byte strings, tags or simple values other than false/true/null,
  * bounded nesting and no trailing bytes.
  *
- * It exists for replay and verify, which decode every payload of the log:
- * cborg's generic decoder builds a token per item (and, for strict text, a
- * copy of every string's bytes) and cost ~7 µs per payload there.
+ * It decodes what projectors read: every payload of the log on replay and
+ * verify, each new one on the live path. cborg's generic decoder builds a
+ * token per item (and, for strict text, a copy of every string's bytes) and
+ * cost ~7 µs per payload there (ADR 0035).
  */
 import { RegistryError } from '../errors/index.js';
 import { MAX_NESTING_DEPTH, type CanonicalMap, type CanonicalValue } from './canonical-value.js';
