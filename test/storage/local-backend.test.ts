@@ -342,11 +342,18 @@ describe('local backend', function () {
       await assert.rejects(stat(top));
       const synced: string[] = [];
       const pending: Array<() => void> = [];
+      // Opened when four directory syncs are in flight at once: the new
+      // directories' parents sync while the link and the leaf's sync go ahead.
+      const allInFlight = latch();
       let settled = false;
       await withSync(
         async (original, file) => {
           // Directory syncs are held until the put has started all of them.
-          if (file.startsWith(backend.root)) await new Promise<void>((resolve) => pending.push(resolve));
+          if (file.startsWith(backend.root)) {
+            const released = new Promise<void>((resolve) => pending.push(resolve));
+            if (pending.length === 4) allInFlight.open();
+            await released;
+          }
           synced.push(file);
           await original();
         },
@@ -354,8 +361,7 @@ describe('local backend', function () {
           const staged = await backend.stage(chunked(bytes));
           synced.length = 0;
           const put = backend.put(staged, address).finally(() => (settled = true));
-          // The new directories' parents sync while the link and the leaf's sync go ahead.
-          while (pending.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+          await allInFlight.opened;
           assert.equal(settled, false, 'put waits for the directory syncs');
           for (const resolve of pending.splice(0)) resolve();
           assert.deepEqual(await put, { key, created: true });
