@@ -16,7 +16,7 @@ export interface RunningDigest {
 
 /**
  * A bounded map of upload id to running digest with least-recently-used
- * eviction. Each hasher holds a few KiB of native and JS state, so the bound
+ * eviction. Each idle hasher holds a few KiB of native and JS state, so the bound
  * keeps thousands of abandoned sessions from holding memory.
  *
  * Entries are taken out while in use (an append in flight, a completion):
@@ -40,6 +40,8 @@ export class RunningDigests {
   put(id: string, entry: RunningDigest): void {
     this.entries.delete(id);
     if (this.capacity === 0) return;
+    // An idle hasher hands over what it gathered, so it holds no buffer while it waits.
+    entry.hasher.flush();
     this.entries.set(id, entry);
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value as string;

@@ -1,11 +1,13 @@
 /**
  * @module identity/dual-digest
  * SHA-256 and BLAKE3 over the same bytes in a single pass. Each chunk is fed to
- * both hashers as it flows, so a stream is read once whatever its size.
+ * both hashers as it flows, so a stream is read once whatever its size; the
+ * two hashes of a large stream run on two threads.
  */
-import { createHash as createSha256, type Hash } from 'node:crypto';
+import { createHash as createSha256 } from 'node:crypto';
 import { Transform, type TransformCallback, type Readable } from 'node:stream';
 import { createHash as createBlake3 } from './blake3.js';
+import { OffloadedSha256, SLOT_BYTES } from './sha256-thread.js';
 
 /** The result of hashing one byte sequence with both algorithms. */
 export interface DualDigest {
@@ -17,22 +19,61 @@ export interface DualDigest {
   readonly size: number;
 }
 
+/** Gathering buffers of finished or idle hashers, for the next ones. */
+const spareStaging: Uint8Array[] = [];
+const SPARE_STAGING_LIMIT = 32;
+
+function takeStaging(): Uint8Array {
+  return spareStaging.pop() ?? new Uint8Array(SLOT_BYTES);
+}
+
 /**
  * Incremental dual hasher. Feed chunks with {@link DualDigestHasher.update};
  * {@link DualDigestHasher.digest} may be called once.
+ *
+ * Chunks are gathered into a buffer of {@link SLOT_BYTES}; each time it is
+ * full it is hashed with BLAKE3 here and handed to the SHA-256 thread, so the two
+ * digests are computed in parallel. An input that never fills one buffer
+ * (a manifest, a small blob) is hashed here at {@link DualDigestHasher.digest}
+ * and never leaves this thread. Both calls are synchronous and may block
+ * briefly on the SHA-256 thread (see identity/sha256-thread).
  */
 export class DualDigestHasher {
-  private readonly sha256: Hash = createSha256('sha256');
   private readonly blake3 = createBlake3();
+  private sha256: OffloadedSha256 | undefined;
+  private staging: Uint8Array | undefined;
+  private filled = 0;
   private bytes = 0;
   private finished = false;
 
   /** Adds a chunk to both digests. */
   update(chunk: Uint8Array): this {
     if (this.finished) throw new Error('DualDigestHasher: update after digest');
-    this.sha256.update(chunk);
-    this.blake3.update(chunk);
+    for (let at = 0; at < chunk.byteLength; ) {
+      if (this.filled === 0 && chunk.byteLength - at >= SLOT_BYTES) {
+        // A whole slot's worth in hand: no need to gather it first.
+        this.handOver(chunk.subarray(at, at + SLOT_BYTES));
+        at += SLOT_BYTES;
+        continue;
+      }
+      this.staging ??= takeStaging();
+      const take = Math.min(chunk.byteLength - at, this.staging.byteLength - this.filled);
+      this.staging.set(take === chunk.byteLength ? chunk : chunk.subarray(at, at + take), this.filled);
+      this.filled += take;
+      at += take;
+      if (this.filled === this.staging.byteLength) this.handOver(this.staging);
+    }
     this.bytes += chunk.byteLength;
+    return this;
+  }
+
+  /**
+   * Hands over what is gathered so far, so that a hasher left idle between
+   * chunks (a resumable upload's running digest) holds no buffer.
+   */
+  flush(): this {
+    if (this.filled > 0) this.handOver(this.staging!.subarray(0, this.filled));
+    this.releaseStaging();
     return this;
   }
 
@@ -45,9 +86,32 @@ export class DualDigestHasher {
   digest(): DualDigest {
     if (this.finished) throw new Error('DualDigestHasher: digest called twice');
     this.finished = true;
+    let sha256: string;
+    if (this.sha256 === undefined) {
+      const rest = this.staging?.subarray(0, this.filled) ?? new Uint8Array(0);
+      this.blake3.update(rest);
+      sha256 = createSha256('sha256').update(rest).digest('hex');
+    } else {
+      this.flush();
+      sha256 = this.sha256.digest().toString('hex');
+    }
+    this.releaseStaging();
     const blake3 = this.blake3.digest('hex');
     this.blake3.dispose();
-    return { blake3, sha256: this.sha256.digest('hex'), size: this.bytes };
+    return { blake3, sha256, size: this.bytes };
+  }
+
+  /** Hashes `slot` (at most {@link SLOT_BYTES}) with BLAKE3 here and queues it for SHA-256; empties the gathering buffer. */
+  private handOver(slot: Uint8Array): void {
+    this.blake3.update(slot);
+    (this.sha256 ??= new OffloadedSha256()).update(slot);
+    this.filled = 0;
+  }
+
+  private releaseStaging(): void {
+    if (this.staging === undefined) return;
+    if (spareStaging.length < SPARE_STAGING_LIMIT) spareStaging.push(this.staging);
+    this.staging = undefined;
   }
 }
 
