@@ -5,7 +5,6 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import type { Command } from 'commander';
 import { RegistryError } from '../errors/index.js';
 import { guessMediaType } from '../registry/media-types.js';
@@ -63,15 +62,7 @@ export function registerIngest(program: Command): void {
         let done = 0;
         try {
           for (const file of files) {
-            const counter = new Transform({
-              highWaterMark: INGEST_READ_CHUNK,
-              transform(chunk: Buffer, _encoding, callback) {
-                done += chunk.length;
-                progress.update(done);
-                callback(null, chunk);
-              },
-            });
-            const source = createReadStream(file.absolute, { highWaterMark: INGEST_READ_CHUNK }).pipe(counter);
+            const source = counted(createReadStream(file.absolute, { highWaterMark: INGEST_READ_CHUNK }), (bytes) => progress.update((done += bytes)));
             await registry.ingestFile(pkg.id, { relativePath: file.relative, mediaType: guessMediaType(file.relative), expect: { size: file.size } }, source, actor);
           }
         } finally {
@@ -85,6 +76,18 @@ export function registerIngest(program: Command): void {
         }
       });
     });
+}
+
+/**
+ * Passes the chunks of `source` on unchanged, reporting each one's size. A
+ * generator rather than a Transform stream: a stream stage would hold up to
+ * its own high-water mark of chunks more in memory.
+ */
+async function* counted(source: AsyncIterable<Uint8Array>, onChunk: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    onChunk(chunk.byteLength);
+    yield chunk;
+  }
 }
 
 /** Parses `key=value` entries into a metadata object (values are text). */

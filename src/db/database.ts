@@ -8,14 +8,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
-import pg from 'pg';
 import type { DatabaseSettings } from '../config.js';
 import { CachingSqliteClient, SqliteTransactions, type SqliteTransactionOptions } from './statements.js';
 import { GroupCommitter } from './group-commit.js';
-
-// int8 (bigint) arrives from pg as a string by default; sequences and sizes
-// stay far below 2^53, so numbers keep both dialects' rows identical.
-pg.types.setTypeParser(20, (value: string) => Number(value));
 
 /** A connected database: knex plus what it is. */
 export interface Database {
@@ -73,6 +68,11 @@ export async function openDatabase(settings: DatabaseSettings, options: OpenOpti
     });
     return { knex, client: 'sqlite', settings, schema: undefined, close: () => knex.destroy() };
   }
+  // Loaded here, not at the top: a process on SQLite never needs the driver (ADR 0025).
+  const { default: pg } = await import('pg');
+  // int8 (bigint) arrives from pg as a string by default; sequences and sizes
+  // stay far below 2^53, so numbers keep both dialects' rows identical.
+  pg.types.setTypeParser(20, (value: string) => Number(value));
   const schema = options.schema;
   const knex = knexFactory({
     client: 'pg',

@@ -10,7 +10,7 @@
  * event. This module is the only writer of the `events` table.
  */
 import { EventEmitter } from 'node:events';
-import pg from 'pg';
+import type pg from 'pg';
 import { blake3 } from '../identity/index.js';
 import { encodeCanonical, type CanonicalValue } from '../manifest/index.js';
 import { pgQueryIn, rowsOf, sqliteStatementsOf, type Database, type NamedStatement, type Transaction } from '../db/index.js';
@@ -336,7 +336,8 @@ export class EventLog {
   private ensureListener(): Promise<void> {
     if (!this.listenerReady) {
       this.listenerReady = (async () => {
-        const client = new pg.Client({ connectionString: this.db.settings.connection });
+        const { default: driver } = await import('pg');
+        const client = new driver.Client({ connectionString: this.db.settings.connection });
         client.on('notification', (message) => this.wakeups.emit('appended', Number(message.payload)));
         // A lost LISTEN connection only costs latency: tailers keep polling.
         client.on('error', () => {

@@ -23,7 +23,7 @@ import { CONTROL_WORDS, type HashRequest, type SharedState, WORD } from './sha25
 import { SHA256_WORKER_SOURCE } from './sha256-worker.js';
 
 /** Bytes per ring slot: a stream shorter than this never leaves the calling thread. */
-export const SLOT_BYTES = 256 * 1024;
+export const SLOT_BYTES = 128 * 1024;
 /** Slots in the ring. */
 export const SLOTS = 16;
 /** How long a wait may see no progress before the thread is declared lost. */
