@@ -115,6 +115,12 @@ class Sha256Thread {
     if (this.lost) throw this.lost;
   }
 
+  /** Terminates the thread; streams on it fail from their next call. */
+  async stop(): Promise<void> {
+    this.fail(new Error('the SHA-256 thread was stopped'));
+    await this.worker.terminate();
+  }
+
   private fail(error: Error): void {
     if (this.lost) return;
     this.lost = error;
@@ -127,6 +133,18 @@ let current: Sha256Thread | undefined;
 function thread(): Sha256Thread {
   if (current === undefined || !current.usable) current = new Sha256Thread();
   return current;
+}
+
+/**
+ * Terminates the SHA-256 thread, if one is running. Streams still using it
+ * fail from their next call; the next stream starts a new thread. The thread
+ * never keeps a process alive, so this is only for embedders that want no
+ * thread left behind.
+ */
+export async function stopSha256Thread(): Promise<void> {
+  const stopping = current;
+  current = undefined;
+  await stopping?.stop();
 }
 
 /** Streams nobody will finish, so the thread can forget them. */

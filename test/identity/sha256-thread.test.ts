@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { DualDigestHasher } from '../../src/identity/index.js';
 import { WORD } from '../../src/identity/sha256-protocol.js';
-import { OffloadedSha256, SLOTS, SLOT_BYTES } from '../../src/identity/sha256-thread.js';
+import { OffloadedSha256, SLOTS, SLOT_BYTES, stopSha256Thread } from '../../src/identity/sha256-thread.js';
 import { SHA256_WORKER_SOURCE } from '../../src/identity/sha256-worker.js';
 
 const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -70,6 +70,14 @@ describe('identity/sha256-thread', () => {
     const bytes = randomBytes(1000);
     const hasher = new DualDigestHasher().update(bytes).flush();
     assert.deepEqual(hasher.digest(), { blake3: blake3Hex(bytes), sha256: sha256Hex(bytes), size: 1000 });
+  });
+
+  it('fails the streams of a stopped thread, and starts a new thread for the next stream', async () => {
+    const interrupted = new DualDigestHasher().update(randomBytes(2 * SLOT_BYTES));
+    await stopSha256Thread();
+    assert.throws(() => interrupted.update(randomBytes(SLOT_BYTES)), /SHA-256 thread was stopped/);
+    const bytes = randomBytes(3 * SLOT_BYTES + 5);
+    assert.equal(new DualDigestHasher().update(bytes).digest().sha256, sha256Hex(bytes));
   });
 
   it('is not disturbed by streams abandoned before their digest', () => {
