@@ -20,9 +20,8 @@ export interface SharedState {
   readonly control: SharedArrayBuffer;
   /** 32 bytes: the digest answering the last `digest` request. */
   readonly result: SharedArrayBuffer;
-  /** The ring: `slots` slots of `slotBytes` bytes, filled in order and hashed in order. */
+  /** The ring: slots of `slotBytes` bytes, filled in order and hashed in order. */
   readonly ring: SharedArrayBuffer;
-  readonly slots: number;
   readonly slotBytes: number;
 }
 

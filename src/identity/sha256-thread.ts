@@ -46,7 +46,6 @@ class Sha256Thread {
       control: new SharedArrayBuffer(CONTROL_WORDS * Int32Array.BYTES_PER_ELEMENT),
       result: new SharedArrayBuffer(32),
       ring: new SharedArrayBuffer(SLOTS * SLOT_BYTES),
-      slots: SLOTS,
       slotBytes: SLOT_BYTES,
     };
     this.words = new Int32Array(shared.control);
