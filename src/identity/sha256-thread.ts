@@ -7,8 +7,9 @@
  *
  * Bytes travel through a ring of {@link SLOTS} shared slots of
  * {@link SLOT_BYTES}: the calling thread copies a slot's worth into the next
- * free slot and posts its number; the SHA-256 thread hashes slots in the
- * order posted and counts them off in shared memory. One ring serves every
+ * free slot and posts its number in a shared request queue; the SHA-256
+ * thread hashes slots in the order posted and counts them off in shared
+ * memory. No message crosses between the threads. One ring serves every
  * stream of the process, which bounds the memory in flight to its size.
  *
  * The API is synchronous on purpose — a stream's hasher keeps the contract
@@ -19,13 +20,15 @@
  * hashed, a few milliseconds at most.
  */
 import { Worker } from 'node:worker_threads';
-import { CONTROL_WORDS, type HashRequest, type SharedState, WORD } from './sha256-protocol.js';
+import { CONTROL_WORDS, OP, REQUEST_WORDS, type SharedState, WAKE_AFTER_REQUESTS, WORD } from './sha256-protocol.js';
 import { SHA256_WORKER_SOURCE } from './sha256-worker.js';
 
 /** Bytes per ring slot: a stream shorter than this never leaves the calling thread. */
 export const SLOT_BYTES = 128 * 1024;
 /** Slots in the ring. */
 export const SLOTS = 16;
+/** Requests the shared queue holds: room for every slot's update plus digests and drops. */
+const REQUEST_SLOTS = 64;
 /** How long a wait may see no progress before the thread is declared lost. */
 const STALL_LIMIT_MS = 60_000;
 
@@ -35,8 +38,11 @@ class Sha256Thread {
   private readonly words: Int32Array;
   private readonly result: Uint8Array;
   private readonly ring: Uint8Array;
+  private readonly requests: Int32Array;
   /** Slots posted so far, modulo 2^32 like the shared `hashed` word. */
   private posted = 0;
+  /** Requests posted so far, modulo 2^32 like the shared `requested` word. */
+  private requested = 0;
   private nextId = 1;
   private nextTicket = 0;
   private lost: Error | undefined;
@@ -47,10 +53,13 @@ class Sha256Thread {
       result: new SharedArrayBuffer(32),
       ring: new SharedArrayBuffer(SLOTS * SLOT_BYTES),
       slotBytes: SLOT_BYTES,
+      requests: new SharedArrayBuffer(REQUEST_SLOTS * REQUEST_WORDS * Int32Array.BYTES_PER_ELEMENT),
+      requestSlots: REQUEST_SLOTS,
     };
     this.words = new Int32Array(shared.control);
     this.result = new Uint8Array(shared.result);
     this.ring = new Uint8Array(shared.ring);
+    this.requests = new Int32Array(shared.requests);
     // No execArgv: the thread needs no loader, and must not wait on this one's.
     this.worker = new Worker(SHA256_WORKER_SOURCE, { eval: true, execArgv: [], workerData: shared, name: 'artifactstore-sha256' });
     this.worker.on('error', (error) => this.fail(new Error('the SHA-256 thread failed', { cause: error })));
@@ -75,23 +84,48 @@ class Sha256Thread {
     const slot = (this.posted >>> 0) % SLOTS;
     this.ring.set(bytes, slot * SLOT_BYTES);
     this.posted = (this.posted + 1) | 0;
-    this.post({ op: 'update', id, slot, length: bytes.byteLength });
+    this.post(OP.update, id, slot, bytes.byteLength, false);
   }
 
   digest(id: number): Buffer {
     this.check();
     const ticket = (this.nextTicket = (this.nextTicket + 1) | 0);
-    this.post({ op: 'digest', id, ticket });
+    this.post(OP.digest, id, ticket, 0, true);
     this.waitWhile(WORD.answered, (answered) => answered !== ticket);
     return Buffer.from(this.result);
   }
 
+  /** Called from a finalizer, so it never throws: a failed thread has forgotten its streams anyway. */
   drop(id: number): void {
-    if (this.usable) this.post({ op: 'drop', id });
+    try {
+      if (this.usable) this.post(OP.drop, id, 0, 0, false);
+    } catch {
+      // The thread failed while the queue was full; there is nothing left to drop.
+    }
   }
 
-  private post(request: HashRequest): void {
-    this.worker.postMessage(request);
+  /**
+   * Writes a request into the next free queue entry (waiting while the queue
+   * is full). Wakes a sleeping thread when the request is `urgent` or enough
+   * requests are waiting; otherwise it is picked up with the next batch or
+   * before this thread next blocks.
+   */
+  private post(op: number, id: number, arg: number, length: number, urgent: boolean): void {
+    this.waitWhile(WORD.taken, (taken) => ((this.requested - taken) | 0) >= REQUEST_SLOTS);
+    const at = ((this.requested >>> 0) % REQUEST_SLOTS) * REQUEST_WORDS;
+    this.requests[at] = op;
+    this.requests[at + 1] = id;
+    this.requests[at + 2] = arg;
+    this.requests[at + 3] = length;
+    this.requested = (this.requested + 1) | 0;
+    // The store publishes the entry's words (Atomics are sequentially consistent).
+    Atomics.store(this.words, WORD.requested, this.requested);
+    if (urgent || ((this.requested - Atomics.load(this.words, WORD.taken)) | 0) >= WAKE_AFTER_REQUESTS) this.wake();
+  }
+
+  /** Wakes the thread if it sleeps. */
+  private wake(): void {
+    if (Atomics.load(this.words, WORD.sleeping) !== 0) Atomics.notify(this.words, WORD.requested);
   }
 
   /** Blocks while `condition` holds for the word at `index`, giving up when the thread fails or stalls. */
@@ -102,6 +136,8 @@ class Sha256Thread {
       const remaining = deadline - Date.now();
       if (remaining <= 0) this.fail(new Error(`the SHA-256 thread made no progress in ${STALL_LIMIT_MS} ms`));
       this.check();
+      // Whatever this thread waits for, the other one has to make progress for it.
+      this.wake();
       Atomics.wait(this.words, index, seen, remaining);
       const now = Atomics.load(this.words, index);
       if (now !== seen) deadline = Date.now() + STALL_LIMIT_MS;

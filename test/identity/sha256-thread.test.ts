@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { DualDigestHasher } from '../../src/identity/index.js';
-import { WORD } from '../../src/identity/sha256-protocol.js';
+import { OP, REQUEST_WORDS, WORD } from '../../src/identity/sha256-protocol.js';
 import { OffloadedSha256, SLOTS, SLOT_BYTES, stopSha256Thread } from '../../src/identity/sha256-thread.js';
 import { SHA256_WORKER_SOURCE } from '../../src/identity/sha256-worker.js';
 
@@ -23,10 +23,13 @@ function chunked(bytes: Uint8Array, largest: number, seed: number): Uint8Array[]
 }
 
 describe('identity/sha256-thread', () => {
-  it('the worker source uses the control word indexes of the protocol', () => {
-    const declared = /const HASHED = (\d+), ANSWERED = (\d+), FAILED = (\d+);/.exec(SHA256_WORKER_SOURCE);
+  it('the worker source uses the control word indexes and request encoding of the protocol', () => {
+    const declared = /const HASHED = (\d+), ANSWERED = (\d+), FAILED = (\d+), REQUESTED = (\d+), TAKEN = (\d+), SLEEPING = (\d+);/.exec(SHA256_WORKER_SOURCE);
     assert.ok(declared, 'the worker declares its word indexes');
-    assert.deepEqual(declared.slice(1).map(Number), [WORD.hashed, WORD.answered, WORD.failed]);
+    assert.deepEqual(declared.slice(1).map(Number), [WORD.hashed, WORD.answered, WORD.failed, WORD.requested, WORD.taken, WORD.sleeping]);
+    const ops = /const UPDATE = (\d+), DIGEST = (\d+), DROP = (\d+), REQUEST_WORDS = (\d+);/.exec(SHA256_WORKER_SOURCE);
+    assert.ok(ops, 'the worker declares its op codes');
+    assert.deepEqual(ops.slice(1).map(Number), [OP.update, OP.digest, OP.drop, REQUEST_WORDS]);
   });
 
   it('hashes a stream of whole slots like node:crypto', () => {
