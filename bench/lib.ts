@@ -6,9 +6,11 @@
  * measures its own baseline in the same run and judges the RATIO (or, where
  * the issue sets an absolute target, the absolute figure).
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** A benchmark that `bench/run.ts` can run by name. */
 export interface Benchmark {
@@ -114,10 +116,22 @@ export function times(ratio: number): string {
 export const MiB = 1024 * 1024;
 
 /**
- * Extra `node` arguments for the servers a bench starts, from
- * `BENCH_SERVER_NODE_ARGS` (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"):
- * NODE_OPTIONS refuses `--cpu-prof`.
+ * The `node` flags of `bin/artifactstore.js`'s shebang (`#!/usr/bin/env -S
+ * node <flags>`): a bench starts our server the way the installed command
+ * and `npm start` do.
  */
-export function serverNodeArgs(): string[] {
-  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+export function launchNodeFlags(): string[] {
+  const bin = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'artifactstore.js'), 'utf8');
+  const shebang = /^#!\/usr\/bin\/env -S node(.*)$/m.exec(bin.split('\n', 1)[0] ?? '');
+  if (!shebang) throw new Error('bin/artifactstore.js does not start with "#!/usr/bin/env -S node"');
+  return shebang[1]!.split(' ').filter((arg) => arg !== '');
+}
+
+/**
+ * `node` arguments for the servers a bench starts: the launch flags, then
+ * extras from `BENCH_SERVER_NODE_ARGS` (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof"; NODE_OPTIONS refuses `--cpu-prof`).
+ */
+export function serverNodeArgs(extra: readonly string[] = []): string[] {
+  return [...launchNodeFlags(), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== ''), ...extra];
 }

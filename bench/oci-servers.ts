@@ -11,6 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverNodeArgs } from './lib.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DISTRIBUTION_BINARY = '/usr/bin/docker-registry';
@@ -90,7 +91,8 @@ async function waitReady(server: Server, timeoutMs = 30_000): Promise<void> {
 
 /**
  * Starts our server from the built CLI on a fresh database and storage root
- * under `home`. `nodeArgs` go before the script (e.g. `--cpu-prof`).
+ * under `home`, with the launch flags of `bin/artifactstore.js` (and
+ * `BENCH_SERVER_NODE_ARGS`); `nodeArgs` go after them (e.g. `--cpu-prof`).
  */
 export async function startOurs(home: string, nodeArgs: string[] = []): Promise<Server> {
   await mkdir(home, { recursive: true });
@@ -107,7 +109,7 @@ export async function startOurs(home: string, nodeArgs: string[] = []): Promise<
     ARTIFACTSTORE_HTTP_RATE_LIMIT: '0',
     ARTIFACTSTORE_HTTP_MAX_CONCURRENT_UPLOADS: '0',
   };
-  const server = launch('artifactstore', url, process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'bin', 'artifactstore.js'), 'serve'], env, home);
+  const server = launch('artifactstore', url, process.execPath, [...serverNodeArgs(nodeArgs), path.join(REPO_ROOT, 'bin', 'artifactstore.js'), 'serve'], env, home);
   await waitReady(server);
   return server;
 }
